@@ -1,0 +1,92 @@
+"""Decimal arithmetic over ``int``/``float`` storage.
+
+ZEN computes in decimal: ``0.1 + 0.2 == 0.3`` holds. Storing every number as
+:class:`decimal.Decimal` would make each field access and comparison slow, so numbers stay
+``int`` or ``float`` and only arithmetic that involves a non-integer goes through
+``Decimal``, on each operand's shortest decimal text (``repr``), at 28 significant digits
+like Zen's ``rust_decimal``. The result is stored back by :func:`from_decimal`: an ``int``
+when it is integral, else the nearest ``float``.
+
+Integer-only ``+ - *`` stays in native ``int`` (exact, and the common case in credit rules).
+"""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal, InvalidOperation, localcontext
+
+# Zen's rust_decimal keeps 28 significant digits; match it so 1/3 rounds the same way.
+DECIMAL_CONTEXT = Context(prec=28)
+
+
+def to_decimal(value: int | float) -> Decimal:
+    """The exact decimal a ZEN number stands for (``0.1`` -> ``Decimal('0.1')``)."""
+    if type(value) is int:
+        return Decimal(value)
+    return Decimal(repr(value))
+
+
+def from_decimal(value: Decimal) -> int | float:
+    """Store a decimal result: integral values as ``int``, others as the nearest ``float``."""
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def add(a: int | float, b: int | float) -> int | float:
+    if type(a) is int and type(b) is int:
+        return a + b
+    return from_decimal(DECIMAL_CONTEXT.add(to_decimal(a), to_decimal(b)))
+
+
+def subtract(a: int | float, b: int | float) -> int | float:
+    if type(a) is int and type(b) is int:
+        return a - b
+    return from_decimal(DECIMAL_CONTEXT.subtract(to_decimal(a), to_decimal(b)))
+
+
+def multiply(a: int | float, b: int | float) -> int | float:
+    if type(a) is int and type(b) is int:
+        return a * b
+    return from_decimal(DECIMAL_CONTEXT.multiply(to_decimal(a), to_decimal(b)))
+
+
+def divide(a: int | float, b: int | float) -> int | float | None:
+    """Division; like Zen, dividing by zero gives null rather than an error."""
+    if b == 0:
+        return None
+    if type(a) is int and type(b) is int and a % b == 0:
+        return a // b
+    return from_decimal(DECIMAL_CONTEXT.divide(to_decimal(a), to_decimal(b)))
+
+
+def modulo(a: int | float, b: int | float) -> int | float | None:
+    """Remainder with the sign of the dividend (as Rust's ``%``); null for a zero divisor."""
+    if b == 0:
+        return None
+    if type(a) is int and type(b) is int:
+        remainder = abs(a) % abs(b)
+        return -remainder if a < 0 else remainder
+    return from_decimal(DECIMAL_CONTEXT.remainder(to_decimal(a), to_decimal(b)))
+
+
+def power(a: int | float, b: int | float) -> int | float | None:
+    """``a ^ b``: exact for integer exponents, float otherwise (as Zen's ``powd``)."""
+    if type(b) is int and type(a) is int and b >= 0:
+        return a**b
+    if type(b) is int and -1000 < b < 1000:
+        try:
+            with localcontext(DECIMAL_CONTEXT):
+                return from_decimal(to_decimal(a) ** b)
+        except (InvalidOperation, ZeroDivisionError):
+            return None
+    try:
+        result = float(a) ** float(b)
+    except (OverflowError, ZeroDivisionError):
+        return None
+    if isinstance(result, complex):
+        return None
+    return from_decimal(Decimal(repr(result))) if result == result else None
+
+
+def negate(a: int | float) -> int | float:
+    return -a
