@@ -1,0 +1,677 @@
+"""Compile ZEN syntax trees to Python closures.
+
+Each node becomes a closure ``fn(scope, dollar, pointer)``: ``scope`` is the evaluation
+context (a dict), ``dollar`` the value of ``$`` (the column value in a unary test) and
+``pointer`` the element ``#`` inside a closure body. Nothing is ``eval``-ed: user text only
+ever selects among the closures below, and values are only ever looked up in dicts and
+lists, so an expression cannot reach Python attributes or callables.
+
+The closures keep fast paths for what credit rules mostly do — compare a number field with a
+constant, test membership in a list of strings, read a dotted path — and send every other
+case to a general routine that applies ZEN's typing rules and raises
+:class:`~fengkong.errors.ExpressionEvaluationError` with the position of the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fengkong.errors import ExpressionEvaluationError
+from fengkong.expr import ast, numbers
+from fengkong.expr.values import type_name
+
+Closure = Callable[[Any, Any, Any], Any]
+
+
+class IntervalValue:
+    """The value of an interval literal such as ``[1..10]`` (used with ``in``)."""
+
+    __slots__ = ("high", "high_closed", "low", "low_closed")
+    zen_type = "interval"
+
+    def __init__(self, low: Any, high: Any, low_closed: bool, high_closed: bool) -> None:
+        self.low, self.high = low, high
+        self.low_closed, self.high_closed = low_closed, high_closed
+
+    def contains(self, value: Any) -> bool:
+        low_ok = value >= self.low if self.low_closed else value > self.low
+        if not low_ok:
+            return False
+        return value <= self.high if self.high_closed else value < self.high
+
+    def to_json(self) -> str:
+        # Zen prints an interval as it was written, e.g. "[1..5]".
+        left = "[" if self.low_closed else "("
+        right = "]" if self.high_closed else ")"
+        return f"{left}{_text(self.low)}..{_text(self.high)}{right}"
+
+
+def _text(value: Any) -> str:
+    from fengkong.expr.values import to_json
+
+    converted = to_json(value)
+    return str(converted) if not isinstance(converted, bool) else str(converted).lower()
+
+
+def _fail(message: str, node: ast.Node) -> ExpressionEvaluationError:
+    return ExpressionEvaluationError(message, position=node.start)
+
+
+def _is_num(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or kind is float
+
+
+# -- operator semantics (the slow, fully checked paths) ---------------------------------------
+
+def equals(a: Any, b: Any) -> bool:
+    """ZEN ``==``: same-type primitives by value; numbers across int/float; dates by instant.
+    Arrays and objects never compare equal (zen-engine 2.1 behaviour)."""
+    kind_a, kind_b = type(a), type(b)
+    if (kind_a is int or kind_a is float) and (kind_b is int or kind_b is float):
+        return a == b
+    if kind_a is not kind_b or kind_a is list or kind_a is dict:
+        return False
+    return bool(a == b)
+
+
+def _order(a: Any, b: Any, operator: str, node: ast.Node) -> bool:
+    if _is_num(a) and _is_num(b) or (
+        type(a) is type(b) and getattr(a, "zen_type", None) == "date"
+    ):
+        if operator == "<":
+            return bool(a < b)
+        if operator == ">":
+            return bool(a > b)
+        if operator == "<=":
+            return bool(a <= b)
+        return bool(a >= b)
+    raise _fail(f"cannot compare {type_name(a)} {operator} {type_name(b)}", node)
+
+
+def membership(item: Any, container: Any, node: ast.Node) -> bool:
+    kind = type(container)
+    if kind is list:
+        if type(item) in (list, dict):
+            raise _fail(f"'in' cannot look for an {type_name(item)} in an array", node)
+        return any(equals(item, element) for element in container)
+    if kind is IntervalValue:
+        if _is_num(item) and _is_num(container.low) or (
+            getattr(item, "zen_type", None) == "date"
+            and getattr(container.low, "zen_type", None) == "date"
+        ):
+            return container.contains(item)
+        raise _fail(f"'in' needs a {type_name(container.low)} to test an interval, got "
+                    f"{type_name(item)}", node)
+    if kind is dict:
+        if type(item) is str:
+            return item in container
+        raise _fail(f"'in' on an object needs a string key, got {type_name(item)}", node)
+    raise _fail(f"'in' needs an array, interval or object on the right, got "
+                f"{type_name(container)}", node)
+
+
+def _arithmetic(operator: str, a: Any, b: Any, node: ast.Node) -> Any:
+    if _is_num(a) and _is_num(b):
+        if operator == "+":
+            return numbers.add(a, b)
+        if operator == "-":
+            return numbers.subtract(a, b)
+        if operator == "*":
+            return numbers.multiply(a, b)
+        if operator == "/":
+            return numbers.divide(a, b)
+        if operator == "%":
+            return numbers.modulo(a, b)
+        return numbers.power(a, b)
+    if operator == "+" and type(a) is str and type(b) is str:
+        return a + b
+    raise _fail(f"cannot apply {operator!r} to {type_name(a)} and {type_name(b)}", node)
+
+
+def member(target: Any, key: Any, node: ast.Node) -> Any:
+    """``target.key`` / ``target[key]``: null when absent, as ZEN does."""
+    kind = type(target)
+    if kind is dict:
+        return target.get(key) if type(key) is str else None
+    if kind is list or kind is str:
+        if not _is_num(key):
+            return None
+        index = int(key)
+        if index < 0:
+            raise _fail(f"index {key} is negative", node)
+        return target[index] if index < len(target) else None
+    return None
+
+
+def _slice(target: Any, low: Any, high: Any, node: ast.Node) -> Any:
+    if type(target) not in (list, str):
+        raise _fail(f"cannot slice {type_name(target)}", node)
+    if (low is not None and not _is_num(low)) or (high is not None and not _is_num(high)):
+        raise _fail("slice bounds must be numbers", node)
+    start = 0 if low is None else int(low)
+    stop = len(target) - 1 if high is None else int(high)  # ZEN slices include the end
+    if start < 0 or stop < 0 or start > stop + 1 or stop >= len(target) and len(target) > 0:
+        raise _fail(f"slice [{start}:{stop}] is out of range for length {len(target)}", node)
+    return target[start:stop + 1]
+
+
+def _boolean(value: Any, what: str, node: ast.Node) -> bool:
+    if value is True or value is False:
+        return value
+    raise _fail(f"{what} expects a bool, got {type_name(value)}", node)
+
+
+# -- the compiler ------------------------------------------------------------------------------
+
+def compile_node(node: ast.Node) -> Closure:
+    """Compile a syntax tree to a closure ``fn(scope, dollar, pointer)``."""
+    compiler = _COMPILERS.get(type(node))
+    if compiler is None:  # pragma: no cover - every node type has a compiler
+        raise TypeError(f"no compiler for {type(node).__name__}")
+    return compiler(node)
+
+
+def _literal(node: ast.Literal) -> Closure:
+    value = node.value
+    return lambda s, d, p: value
+
+
+def _identifier(node: ast.Identifier) -> Closure:
+    name = node.name
+    if name == "$":
+        return lambda s, d, p: d
+    return lambda s, d, p: s.get(name) if type(s) is dict else None
+
+
+def _root(node: ast.Root) -> Closure:
+    return lambda s, d, p: s
+
+
+def _pointer(node: ast.Pointer) -> Closure:
+    return lambda s, d, p: p
+
+
+def _path(node: ast.Node) -> tuple[str, ...] | None:
+    """The keys of a plain dotted path ``a.b.c`` (not ``$``, ``#`` or computed keys)."""
+    keys: list[str] = []
+    while isinstance(node, ast.Member):
+        if not (isinstance(node.key, ast.Literal) and type(node.key.value) is str):
+            return None
+        keys.append(node.key.value)
+        node = node.target
+    if not isinstance(node, ast.Identifier) or node.name == "$":
+        return None
+    keys.append(node.name)
+    return tuple(reversed(keys))
+
+
+def _member(node: ast.Member) -> Closure:
+    path = _path(node)
+    if path is not None:
+        return _path_getter(path, node)
+    target = compile_node(node.target)
+    key_node = node.key
+    if isinstance(key_node, ast.Literal) and type(key_node.value) is str:
+        key = key_node.value
+
+        def get_literal(s: Any, d: Any, p: Any) -> Any:
+            value = target(s, d, p)
+            if type(value) is dict:
+                return value.get(key)
+            return member(value, key, node)
+
+        return get_literal
+    key_fn = compile_node(key_node)
+    return lambda s, d, p: member(target(s, d, p), key_fn(s, d, p), node)
+
+
+def _path_getter(path: tuple[str, ...], node: ast.Node) -> Closure:
+    if len(path) == 2:
+        first, second = path
+
+        def get2(s: Any, d: Any, p: Any) -> Any:
+            value = s.get(first) if type(s) is dict else None
+            if type(value) is dict:
+                return value.get(second)
+            return member(value, second, node)
+
+        return get2
+
+    def get_path(s: Any, d: Any, p: Any) -> Any:
+        value = s
+        for key in path:
+            if type(value) is dict:
+                value = value.get(key)
+            else:
+                value = member(value, key, node)
+        return value
+
+    return get_path
+
+
+def _slice_node(node: ast.Slice) -> Closure:
+    target = compile_node(node.target)
+    low = compile_node(node.low) if node.low is not None else None
+    high = compile_node(node.high) if node.high is not None else None
+
+    def slice_(s: Any, d: Any, p: Any) -> Any:
+        return _slice(target(s, d, p), low(s, d, p) if low else None,
+                      high(s, d, p) if high else None, node)
+
+    return slice_
+
+
+def _interval(node: ast.Interval) -> Closure:
+    low, high = compile_node(node.low), compile_node(node.high)
+    low_closed, high_closed = node.low_closed, node.high_closed
+    return lambda s, d, p: IntervalValue(low(s, d, p), high(s, d, p), low_closed, high_closed)
+
+
+def _array(node: ast.ArrayLiteral) -> Closure:
+    items = [compile_node(item) for item in node.items]
+    return lambda s, d, p: [item(s, d, p) for item in items]
+
+
+def _object(node: ast.ObjectLiteral) -> Closure:
+    entries = [(compile_node(key), compile_node(value)) for key, value in node.entries]
+
+    def build(s: Any, d: Any, p: Any) -> Any:
+        result = {}
+        for key_fn, value_fn in entries:
+            key = key_fn(s, d, p)
+            if type(key) is not str:
+                key = _key_text(key, node)
+            result[key] = value_fn(s, d, p)
+        return result
+
+    return build
+
+
+def _key_text(key: Any, node: ast.Node) -> str:
+    if _is_num(key) or type(key) is bool:
+        return _text(key)
+    raise _fail(f"object keys must be strings or numbers, got {type_name(key)}", node)
+
+
+def _template(node: ast.Template) -> Closure:
+    from fengkong.expr.registry import functions
+
+    to_string = functions()["string"].call
+    parts = [compile_node(part) for part in node.parts]
+
+    def render(s: Any, d: Any, p: Any) -> str:
+        pieces = []
+        for part in parts:
+            value = part(s, d, p)
+            pieces.append(value if type(value) is str else _template_text(to_string, value, node))
+        return "".join(pieces)
+
+    return render
+
+
+def _template_text(to_string: Callable[[Any], str], value: Any, node: ast.Node) -> str:
+    try:
+        return to_string(value)
+    except ExpressionEvaluationError as error:
+        error.position = node.start if error.position is None else error.position
+        raise
+
+
+def _unary(node: ast.Unary) -> Closure:
+    operand = compile_node(node.operand)
+    if node.operator == "+":
+        return operand
+    if node.operator == "-":
+        def negate(s: Any, d: Any, p: Any) -> Any:
+            value = operand(s, d, p)
+            if _is_num(value):
+                return -value
+            raise _fail(f"cannot negate {type_name(value)}", node)
+
+        return negate
+
+    def not_(s: Any, d: Any, p: Any) -> bool:
+        value = operand(s, d, p)
+        if value is True:
+            return False
+        if value is False:
+            return True
+        raise _fail(f"'not' expects a bool, got {type_name(value)}", node)
+
+    return not_
+
+
+def _binary(node: ast.Binary) -> Closure:
+    operator = node.operator
+    if operator == "and":
+        return _and(node)
+    if operator == "or":
+        return _or(node)
+    if operator == "??":
+        left, right = compile_node(node.left), compile_node(node.right)
+
+        def coalesce(s: Any, d: Any, p: Any) -> Any:
+            value = left(s, d, p)
+            return value if value is not None else right(s, d, p)
+
+        return coalesce
+    if operator in ("==", "!="):
+        return _equality(node)
+    if operator in ("<", ">", "<=", ">="):
+        return _comparison(node)
+    if operator in ("in", "not in"):
+        return _in(node)
+    return _arithmetic_node(node)
+
+
+def _and(node: ast.Binary) -> Closure:
+    left, right = compile_node(node.left), compile_node(node.right)
+
+    def and_(s: Any, d: Any, p: Any) -> Any:
+        value = left(s, d, p)
+        if value is False:
+            return False
+        if value is True:
+            return right(s, d, p)  # ZEN returns the right operand as it is
+        raise _fail(f"'and' expects a bool, got {type_name(value)}", node)
+
+    return and_
+
+
+def _or(node: ast.Binary) -> Closure:
+    left, right = compile_node(node.left), compile_node(node.right)
+
+    def or_(s: Any, d: Any, p: Any) -> Any:
+        value = left(s, d, p)
+        if value is True:
+            return True
+        if value is False:
+            return right(s, d, p)
+        raise _fail(f"'or' expects a bool, got {type_name(value)}", node)
+
+    return or_
+
+
+def _equality(node: ast.Binary) -> Closure:
+    left, right = compile_node(node.left), compile_node(node.right)
+    negate = node.operator == "!="
+    if isinstance(node.right, ast.Literal) and type(node.right.value) is str:
+        text = node.right.value
+        if negate:
+            return lambda s, d, p: left(s, d, p) != text
+        return lambda s, d, p: left(s, d, p) == text
+    if negate:
+        return lambda s, d, p: not equals(left(s, d, p), right(s, d, p))
+    return lambda s, d, p: equals(left(s, d, p), right(s, d, p))
+
+
+def _comparison(node: ast.Binary) -> Closure:
+    operator = node.operator
+    left, right = compile_node(node.left), compile_node(node.right)
+    if isinstance(node.right, ast.Literal) and _is_num(node.right.value):
+        limit = node.right.value
+        compare = {
+            "<": lambda a: a < limit, ">": lambda a: a > limit,
+            "<=": lambda a: a <= limit, ">=": lambda a: a >= limit,
+        }[operator]
+
+        def compare_constant(s: Any, d: Any, p: Any) -> bool:
+            value = left(s, d, p)
+            kind = type(value)
+            if kind is int or kind is float:
+                return compare(value)
+            return _order(value, limit, operator, node)
+
+        # Unrolled for the most common rule shape: one comparison, one call frame.
+        if operator == ">=":
+            def at_least(s: Any, d: Any, p: Any) -> bool:
+                value = left(s, d, p)
+                kind = type(value)
+                if kind is int or kind is float:
+                    return value >= limit
+                return _order(value, limit, operator, node)
+
+            return at_least
+        return compare_constant
+
+    def compare_values(s: Any, d: Any, p: Any) -> bool:
+        return _order(left(s, d, p), right(s, d, p), operator, node)
+
+    return compare_values
+
+
+def _in(node: ast.Binary) -> Closure:
+    left = compile_node(node.left)
+    negate = node.operator == "not in"
+    right_node = node.right
+    test: Callable[[Any, Any, Any], bool]
+    constant_strings = _constant_strings(right_node)
+    if constant_strings is not None:
+        def in_strings(s: Any, d: Any, p: Any) -> bool:
+            value = left(s, d, p)
+            if type(value) is str:
+                return value in constant_strings
+            return membership(value, list(constant_strings), node)
+
+        test = in_strings
+    elif isinstance(right_node, ast.Interval) and _constant_number_interval(right_node):
+        test = _in_constant_interval(left, right_node, node)
+    else:
+        right = compile_node(right_node)
+
+        def in_general(s: Any, d: Any, p: Any) -> bool:
+            return membership(left(s, d, p), right(s, d, p), node)
+
+        test = in_general
+    if negate:
+        return lambda s, d, p: not test(s, d, p)
+    return test
+
+
+def _constant_strings(node: ast.Node) -> frozenset[str] | None:
+    if isinstance(node, ast.ArrayLiteral) and node.items and all(
+        isinstance(item, ast.Literal) and type(item.value) is str for item in node.items
+    ):
+        return frozenset(item.value for item in node.items)  # type: ignore[attr-defined]
+    return None
+
+
+def _constant_number_interval(node: ast.Interval) -> bool:
+    return all(isinstance(end, ast.Literal) and _is_num(end.value) for end in (node.low, node.high))
+
+
+def _in_constant_interval(left: Closure, interval: ast.Interval, node: ast.Node) -> Closure:
+    low = interval.low.value  # type: ignore[attr-defined]
+    high = interval.high.value  # type: ignore[attr-defined]
+    value_of_interval = IntervalValue(low, high, interval.low_closed, interval.high_closed)
+    if interval.low_closed and interval.high_closed:
+        def in_closed(s: Any, d: Any, p: Any) -> bool:
+            value = left(s, d, p)
+            kind = type(value)
+            if kind is int or kind is float:
+                return low <= value <= high
+            return membership(value, value_of_interval, node)
+
+        return in_closed
+
+    def in_interval(s: Any, d: Any, p: Any) -> bool:
+        value = left(s, d, p)
+        if _is_num(value):
+            return value_of_interval.contains(value)
+        return membership(value, value_of_interval, node)
+
+    return in_interval
+
+
+def _arithmetic_node(node: ast.Binary) -> Closure:
+    operator = node.operator
+    left, right = compile_node(node.left), compile_node(node.right)
+    if operator in ("+", "-", "*"):
+        native = {"+": int.__add__, "-": int.__sub__, "*": int.__mul__}[operator]
+
+        def integer_fast(s: Any, d: Any, p: Any) -> Any:
+            a, b = left(s, d, p), right(s, d, p)
+            if type(a) is int and type(b) is int:
+                return native(a, b)
+            return _arithmetic(operator, a, b, node)
+
+        return integer_fast
+    return lambda s, d, p: _arithmetic(operator, left(s, d, p), right(s, d, p), node)
+
+
+def _conditional(node: ast.Conditional) -> Closure:
+    condition = compile_node(node.condition)
+    when_true, when_false = compile_node(node.when_true), compile_node(node.when_false)
+
+    def choose(s: Any, d: Any, p: Any) -> Any:
+        value = condition(s, d, p)
+        if value is True:
+            return when_true(s, d, p)
+        if value is False:
+            return when_false(s, d, p)
+        raise _fail(f"the condition of '?:' must be a bool, got {type_name(value)}", node)
+
+    return choose
+
+
+def _call(node: ast.Call) -> Closure:
+    from fengkong.expr.registry import functions
+
+    function = functions()[node.name].call
+    arguments = [compile_node(argument) for argument in node.arguments]
+
+    def locate(error: ExpressionEvaluationError) -> ExpressionEvaluationError:
+        if error.position is None:
+            error.position = node.start
+        return error
+
+    if len(arguments) == 1:
+        (only,) = arguments
+
+        def call1(s: Any, d: Any, p: Any) -> Any:
+            try:
+                return function(only(s, d, p))
+            except ExpressionEvaluationError as error:
+                raise locate(error) from None
+
+        return call1
+
+    def call(s: Any, d: Any, p: Any) -> Any:
+        try:
+            return function(*[argument(s, d, p) for argument in arguments])
+        except ExpressionEvaluationError as error:
+            raise locate(error) from None
+
+    return call
+
+
+def _method_call(node: ast.MethodCall) -> Closure:
+    from fengkong.expr.dates import call_method
+
+    target = compile_node(node.target)
+    arguments = [compile_node(argument) for argument in node.arguments]
+    name = node.name
+
+    def call(s: Any, d: Any, p: Any) -> Any:
+        value = target(s, d, p)
+        if getattr(value, "zen_type", None) != "date":
+            raise _fail(f".{name}() is a date method, got {type_name(value)}", node)
+        try:
+            return call_method(value, name, [argument(s, d, p) for argument in arguments])
+        except ExpressionEvaluationError as error:
+            if error.position is None:
+                error.position = node.start
+            raise
+
+    return call
+
+
+def _closure_call(node: ast.ClosureCall) -> Closure:
+    items_fn = compile_node(node.items)
+    body = compile_node(node.body)
+    name = node.name
+
+    def elements(s: Any, d: Any, p: Any) -> list[Any]:
+        items = items_fn(s, d, p)
+        if type(items) is not list:
+            raise _fail(f"{name}() expects an array, got {type_name(items)}", node)
+        return items
+
+    def test(s: Any, d: Any, item: Any) -> bool:
+        return _boolean(body(s, d, item), f"the condition of {name}()", node)
+
+    if name == "map":
+        return lambda s, d, p: [body(s, d, item) for item in elements(s, d, p)]
+    if name == "filter":
+        return lambda s, d, p: [item for item in elements(s, d, p) if test(s, d, item)]
+    if name == "some":
+        return lambda s, d, p: any(test(s, d, item) for item in elements(s, d, p))
+    if name == "all":
+        return lambda s, d, p: all(test(s, d, item) for item in elements(s, d, p))
+    if name == "none":
+        return lambda s, d, p: not any(test(s, d, item) for item in elements(s, d, p))
+    if name == "count":
+        return lambda s, d, p: sum(1 for item in elements(s, d, p) if test(s, d, item))
+    if name == "one":
+        return lambda s, d, p: sum(1 for item in elements(s, d, p) if test(s, d, item)) == 1
+
+    def flat_map(s: Any, d: Any, p: Any) -> list[Any]:
+        result: list[Any] = []
+        for item in elements(s, d, p):
+            value = body(s, d, item)
+            if type(value) is list:
+                result.extend(value)
+            else:
+                result.append(value)
+        return result
+
+    return flat_map
+
+
+def _assignments(node: ast.Assignments) -> Closure:
+    steps = [(tuple(path.split(".")), compile_node(value)) for path, value in node.assignments]
+    output = compile_node(node.output) if node.output is not None else None
+
+    def assign(s: Any, d: Any, p: Any) -> Any:
+        local = dict(s) if type(s) is dict else {}
+        assigned: dict[str, Any] = {}
+        for keys, value_fn in steps:
+            value = value_fn(local, d, p)
+            _set_path(assigned, keys, value)
+            _set_path(local, keys, value)
+        return output(local, d, p) if output is not None else assigned
+
+    return assign
+
+
+def _set_path(target: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    """Set ``a.b.c`` without mutating the caller's nested dicts (copied on the way down)."""
+    for key in keys[:-1]:
+        child = target.get(key)
+        child = dict(child) if type(child) is dict else {}
+        target[key] = child
+        target = child
+    target[keys[-1]] = value
+
+
+_COMPILERS: dict[type, Callable[[Any], Closure]] = {
+    ast.Literal: _literal,
+    ast.Identifier: _identifier,
+    ast.Root: _root,
+    ast.Pointer: _pointer,
+    ast.Member: _member,
+    ast.Slice: _slice_node,
+    ast.Interval: _interval,
+    ast.ArrayLiteral: _array,
+    ast.ObjectLiteral: _object,
+    ast.Template: _template,
+    ast.Unary: _unary,
+    ast.Binary: _binary,
+    ast.Conditional: _conditional,
+    ast.Call: _call,
+    ast.MethodCall: _method_call,
+    ast.ClosureCall: _closure_call,
+    ast.Assignments: _assignments,
+}
