@@ -77,7 +77,7 @@ def equals(a: Any, b: Any) -> bool:
 
 
 def _order(a: Any, b: Any, operator: str, node: ast.Node) -> bool:
-    if _is_num(a) and _is_num(b) or (
+    if (_is_num(a) and _is_num(b)) or (
         type(a) is type(b) and getattr(a, "zen_type", None) == "date"
     ):
         if operator == "<":
@@ -97,7 +97,7 @@ def membership(item: Any, container: Any, node: ast.Node) -> bool:
             raise _fail(f"'in' cannot look for an {type_name(item)} in an array", node)
         return any(equals(item, element) for element in container)
     if kind is IntervalValue:
-        if _is_num(item) and _is_num(container.low) or (
+        if (_is_num(item) and _is_num(container.low)) or (
             getattr(item, "zen_type", None) == "date"
             and getattr(container.low, "zen_type", None) == "date"
         ):
@@ -152,7 +152,7 @@ def _slice(target: Any, low: Any, high: Any, node: ast.Node) -> Any:
         raise _fail("slice bounds must be numbers", node)
     start = 0 if low is None else int(low)
     stop = len(target) - 1 if high is None else int(high)  # ZEN slices include the end
-    if start < 0 or stop < 0 or start > stop + 1 or stop >= len(target) and len(target) > 0:
+    if start < 0 or stop < 0 or start > stop + 1 or (stop >= len(target) and len(target) > 0):
         raise _fail(f"slice [{start}:{stop}] is out of range for length {len(target)}", node)
     return target[start:stop + 1]
 

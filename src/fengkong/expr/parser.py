@@ -34,6 +34,7 @@ BINARY_PRECEDENCE = {
 }
 UNARY_PRECEDENCE = {"not": 50, "!": 50, "+": 200, "-": 200}
 COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "in", "not in"})
+_BOOLEAN_OPERATORS = COMPARISONS | {"and", "or"}
 CLOSURE_FUNCTIONS = frozenset({"all", "some", "none", "one", "filter", "map", "flatMap", "count"})
 
 # How a bare value in a unary test is compared with ``$`` (see the module docstring).
@@ -133,6 +134,9 @@ class _Parser:
             return ast.Binary(start_token.start, right.end, token.value, left, right)
         behaviour = _unary_behaviour(left)
         if behaviour == "bool":
+            # Comparisons and logic already give a bool; other values go through bool().
+            if isinstance(left, ast.Binary) and left.operator in _BOOLEAN_OPERATORS:
+                return left
             return ast.Call(left.start, left.end, "bool", [left])
         return ast.Binary(left.start, left.end, behaviour, dollar, left)
 
