@@ -1,0 +1,310 @@
+"""The ``fengkong`` command line.
+
+One function per subcommand, registered in :data:`COMMANDS` with the :func:`command`
+decorator; :func:`main` builds the argparse parser from that table and dispatches. A later
+subcommand (``serve``, ``train``, ``features``, ``audit``...) is one more decorated function::
+
+    @command("serve", "run the HTTP decision service", arg("--port", type=int, default=8000))
+    def serve(args: argparse.Namespace) -> int:
+        ...
+
+Every mistake a user can make ends the same way: one line ``error: ...`` on stderr naming
+what is wrong and where (file, JSON line and column, graph node, expression and character
+position) and exit status 2 — never a traceback. Results go to stdout as JSON, so the
+command composes with ``jq`` and shell pipes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from fengkong.errors import FengkongError
+
+__all__ = ["COMMANDS", "Command", "UsageError", "arg", "command", "main"]
+
+#: Exit status for every user error (bad arguments, files, JSON, graphs, expressions).
+EXIT_USER_ERROR = 2
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called: missing file, malformed JSON, wrong type."""
+
+
+@dataclass(frozen=True, slots=True)
+class Argument:
+    """The positional and keyword arguments of one ``parser.add_argument`` call."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    """Declare a subcommand argument exactly as ``ArgumentParser.add_argument`` takes it."""
+    return Argument(flags, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand: its name, one-line help, arguments and the function that runs it."""
+
+    name: str
+    help: str
+    arguments: tuple[Argument, ...]
+    run: Runner
+    epilog: str | None = None
+
+
+#: The subcommands by name, in the order ``fengkong --help`` lists them.
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, *arguments: Argument, epilog: str | None = None
+) -> Callable[[Runner], Runner]:
+    """Register the decorated function as subcommand ``name``."""
+
+    def register(run: Runner) -> Runner:
+        COMMANDS[name] = Command(name, help, arguments, run, epilog)
+        return run
+
+    return register
+
+
+# -- input and output ----------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> NoReturn:
+    # Python's json accepts NaN and Infinity; they are not JSON and ZEN has no such numbers.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(text: str, what: str) -> Any:
+    """Parse JSON text; a syntax error becomes a :class:`UsageError` with line and column."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"invalid JSON in {what}: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    except ValueError as error:
+        raise UsageError(f"invalid JSON in {what}: {error}") from None
+    except RecursionError:
+        raise UsageError(f"invalid JSON in {what}: nested too deeply") from None
+
+
+def read_text(source: str, what: str) -> tuple[str, str]:
+    """Read ``source`` (a path, or ``-`` for stdin); returns the text and a label for errors."""
+    if source == "-":
+        return sys.stdin.read(), f"{what} (stdin)"
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8"), f"{what} file {source}"
+    except FileNotFoundError:
+        raise UsageError(f"{what} file not found: {source}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} file is a directory: {source}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{what} file {source} is not UTF-8 text (byte {error.start})"
+        ) from None
+    except OSError as error:
+        raise UsageError(f"cannot read {what} file {source}: {error.strerror}") from None
+
+
+def read_json(source: str, what: str) -> Any:
+    """Read and parse a JSON document from a path or ``-`` (stdin)."""
+    text, label = read_text(source, what)
+    return parse_json(text, label)
+
+
+def json_object(value: Any, what: str) -> dict[str, Any]:
+    """Decision inputs and expression contexts are JSON objects; say so if it is not one."""
+    if not isinstance(value, dict):
+        raise UsageError(f"{what} must be a JSON object, got {_json_type(value)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else type(value).__name__
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def write_json(value: Any, pretty: bool = False, stream: TextIO | None = None) -> None:
+    """Print ``value`` as one JSON document (UTF-8, so Chinese text stays readable)."""
+    out = stream if stream is not None else sys.stdout
+    out.write(json.dumps(value, ensure_ascii=False, indent=2 if pretty else None,
+                         default=_json_default))
+    out.write("\n")
+
+
+# -- subcommands -----------------------------------------------------------------------------
+
+
+@command(
+    "eval",
+    "evaluate a JDM decision graph on one input and print the response as JSON",
+    arg("graph", metavar="GRAPH", help="decision graph: a JDM JSON file, or - for stdin"),
+    arg("-i", "--input", required=True, metavar="FILE",
+        help="input (the application) as a JSON object file, or - for stdin"),
+    arg("--trace", action="store_true", help="include the per-node trace in the response"),
+    arg("--pretty", action="store_true", help="indent the JSON output"),
+    epilog="example:\n  fengkong eval examples/credit-approval.json "
+           "--input examples/credit-approval.input.json --pretty",
+)
+def eval_command(args: argparse.Namespace) -> int:
+    """``fengkong eval GRAPH --input FILE``: Zen-shaped ``{result, performance[, trace]}``."""
+    if args.graph == "-" and args.input == "-":
+        raise UsageError("GRAPH and --input cannot both be read from stdin (-)")
+    document = json_object(read_json(args.graph, "graph"), "the graph")
+    context = json_object(read_json(args.input, "input"), "the input")
+
+    import fengkong
+
+    # A path (not the parsed document) lets the loader resolve sub-decisions beside the file;
+    # stdin has no directory, so the parsed document is passed instead.
+    decision = fengkong.load(document if args.graph == "-" else Path(args.graph))
+    response = decision.evaluate(context, trace=args.trace)
+    write_json(response, pretty=args.pretty)
+    return 0
+
+
+@command(
+    "expr",
+    "evaluate one ZEN expression (or unary test) and print the result as JSON",
+    arg("expression", metavar="EXPR", help="the expression, e.g. 'applicant.age >= 18'"),
+    arg("-c", "--context", metavar="JSON",
+        help="variables as a JSON object: inline text, @FILE, or - for stdin (default {})"),
+    arg("-u", "--unary", action="store_true",
+        help="EXPR is a unary test (as in a decision-table cell) checked against $"),
+    arg("--value", metavar="JSON", help="the value of $ for --unary (same as $ in --context)"),
+    arg("--pretty", action="store_true", help="indent the JSON output"),
+    epilog="examples:\n"
+           "  fengkong expr 'applicant.age >= 18' --context '{\"applicant\": {\"age\": 32}}'\n"
+           "  fengkong expr --unary '[18..60]' --value 35",
+)
+def expr_command(args: argparse.Namespace) -> int:
+    """``fengkong expr EXPR``: the expression's value, or true/false for a unary test."""
+    context: dict[str, Any] = {}
+    if args.context is not None:
+        text = args.context
+        what = "--context"
+        if text == "-" or text.startswith("@"):
+            text, what = read_text("-" if text == "-" else text[1:], "--context")
+        context = json_object(parse_json(text, what), "--context")
+    if args.value is not None:
+        context = {**context, "$": parse_json(args.value, "--value")}
+
+    from fengkong.expr import evaluate, evaluate_unary
+
+    if args.unary:
+        result: Any = evaluate_unary(args.expression, context)
+    else:
+        result = evaluate(args.expression, context)
+    write_json(result, pretty=args.pretty)
+    return 0
+
+
+def package_version() -> str:
+    """The installed distribution's version (``unknown`` when run from an uninstalled tree)."""
+    try:
+        return metadata.version("fengkong")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@command("version", "print the fengkong version")
+def version_command(args: argparse.Namespace) -> int:
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    print(f"fengkong {package_version()} (Python {python})")
+    return 0
+
+
+# -- parser and dispatch -------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error is one ``error:`` line like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per registered command."""
+    parser = _Parser(
+        prog="fengkong",
+        description="fengkong (风控): real-time credit-risk decisions with JDM decision "
+                    "graphs and ZEN expressions.",
+        epilog="Run 'fengkong COMMAND --help' for a command's options. "
+               "Errors print one line on stderr and exit with status 2.",
+    )
+    parser.add_argument("--version", action="version",
+                        version=f"fengkong {package_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for spec in COMMANDS.values():
+        # Raw formatting keeps the examples in an epilog on their own lines.
+        sub = subparsers.add_parser(spec.name, help=spec.help, description=spec.help,
+                                    epilog=spec.epilog,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        for argument in spec.arguments:
+            sub.add_argument(*argument.flags, **argument.options)
+        sub.set_defaults(run=spec.run)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fengkong`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        status: int = args.run(args)
+    except (FengkongError, UsageError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``fengkong ... | head``): not an error worth a traceback.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
