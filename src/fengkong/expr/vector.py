@@ -96,6 +96,24 @@ class Frame:
     def __init__(self, columns: dict[str, Column], length: int) -> None:
         self.columns = columns
         self.length = length
+        self._records: list[dict[str, Any]] | None = None
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as nested dicts (built on first use, for row-by-row fallbacks)."""
+        if self._records is None:
+            length = self.length
+            records: list[dict[str, Any]] = [{} for _ in range(length)]
+            for path, column in self.columns.items():
+                if path == "$":
+                    continue
+                keys = path.split(".")
+                for record, value in zip(records, values_of(column, length), strict=True):
+                    target = record
+                    for key in keys[:-1]:
+                        target = target.setdefault(key, {})
+                    target[keys[-1]] = value
+            self._records = records
+        return self._records
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Frame:
@@ -114,6 +132,20 @@ class Frame:
         if len(lengths) > 1:
             raise ValueError(f"columns have different lengths: {sorted(lengths)}")
         return cls(built, lengths.pop() if lengths else 0)
+
+
+def values_of(column: Column, length: int) -> list[Any]:
+    """A column as Python values (None where null; integral numbers as int)."""
+    if column.kind == NULL:
+        return [None] * length
+    data = np.broadcast_to(column.data, (length,)).tolist() if np.ndim(column.data) else \
+        [column.data.item() if isinstance(column.data, np.generic) else column.data] * length
+    if column.kind == NUMBER and column.integral:
+        data = [int(value) for value in data]
+    if column.null is not None:
+        data = [None if missing else item for item, missing in
+                zip(data, column.null.tolist(), strict=True)]
+    return data
 
 
 def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:

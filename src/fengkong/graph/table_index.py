@@ -237,6 +237,9 @@ class RuleMatcher:
         # Per rule: the general cells still to check, as (column slot, test).
         self.general: list[list[tuple[int, Callable[[Any, Any], bool]]]] = [
             [] for _ in range(self.rule_count)]
+        # The same cells as compiled tests, for the columnar matcher (table_vector.py).
+        self.general_tests: list[list[tuple[int, CompiledUnary | CompiledExpression]]] = [
+            [] for _ in range(self.rule_count)]
         # Columns with a field, evaluated per request; None marks expression columns.
         getters: list[CompiledExpression | None] = []
         for column, field_source in enumerate(inputs):
@@ -281,7 +284,7 @@ class RuleMatcher:
                 structured[rule] = accepts
                 continue
             general_mask |= bit
-            self.general[rule].append((slot, _cell_test(test, getter is not None)))
+            self._add_general(rule, slot, test)
         base = any_mask | general_mask
         numeric_cells = {rule: accepts.intervals for rule, accepts in structured.items()
                          if accepts.intervals}
@@ -292,8 +295,8 @@ class RuleMatcher:
             if (2 * endpoint_count + 1) * len(cells) <= MAX_INDEX_BITS:
                 numeric = _NumericIndex(numeric_cells, base)
             else:
-                for rule, accepts in structured.items():
-                    self.general[rule].append((slot, _cell_test(compile_unary(cells[rule]), True)))
+                for rule in structured:
+                    self._add_general(rule, slot, compile_unary(cells[rule]))
                 base |= sum(1 << rule for rule in structured)
                 structured = {}
         strings: dict[str, int] = {}
@@ -309,6 +312,11 @@ class RuleMatcher:
             if accepts.null:
                 null_mask |= bit
         return _Column(getter, any_mask, base, numeric, strings, true_mask, false_mask, null_mask)
+
+    def _add_general(self, rule: int, slot: int,
+                     test: CompiledUnary | CompiledExpression) -> None:
+        self.general[rule].append((slot, _cell_test(test)))
+        self.general_tests[rule].append((slot, test))
 
     def _values(self, scope: Any) -> list[Any]:
         values = []
@@ -374,7 +382,7 @@ class _Unreadable:
 _UNREADABLE = _Unreadable()
 
 
-def _cell_test(test: CompiledUnary | CompiledExpression, unary: bool) -> Callable[[Any, Any], bool]:
+def _cell_test(test: CompiledUnary | CompiledExpression) -> Callable[[Any, Any], bool]:
     """A cell as ``test(scope, value) -> bool``; evaluation errors mean no match (as Zen)."""
     fn = test.fn
 
