@@ -1,0 +1,160 @@
+"""The node registry: which node kinds a graph may use and how each one compiles.
+
+Node kinds are data, not subclasses. Every JDM node ``type`` (``expressionNode``,
+``decisionTableNode``...) maps to a *compiler* that turns the node's JSON into a
+:class:`CompiledNode` once, when the graph loads. JDM ``customNode`` nodes carry a ``kind``
+(``features``, ``scorecard``, ``pricing``...), and each kind is registered here with
+:func:`register_node_kind`. A graph that uses an unknown type or kind fails to load, naming
+the node.
+
+Adding a node kind takes a compiler that receives the node's definition and returns a
+function from the node's input to its output::
+
+    from fengkong.graph import NodeDefinition, register_node_kind
+
+    @register_node_kind("greeting")
+    def compile_greeting(node: NodeDefinition):
+        template = node.config["template"]          # read the config once, at load time
+        return lambda applicant: {"greeting": template.format(**applicant)}
+
+and in the graph ``{"type": "customNode", "content": {"kind": "greeting",
+"config": {"template": "Hello {name}"}}}``. The function may return a :class:`NodeResult`
+to add trace data. It should raise a :class:`fengkong.errors.FengkongError` subclass for
+bad input; the engine adds the node's id and name. See ``docs/graphs.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from fengkong.errors import GraphLoadError
+from fengkong.graph.model import NodeSpec
+
+if TYPE_CHECKING:
+    from fengkong.graph.runtime import Run
+
+# How a compiled node runs: ``run(input, run) -> output`` on the fast path, and
+# ``run_traced(input, run) -> (output, trace_data)`` when the caller asked for a trace.
+NodeFunction = Callable[[Any, "Run"], Any]
+TracedNodeFunction = Callable[[Any, "Run"], tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNode:
+    """A node ready to run: its identity and its two evaluation functions.
+
+    ``choose`` is set on switch nodes only: ``choose(input, run)`` returns the ids of the
+    statements (branches) taken.
+    """
+
+    id: str
+    name: str
+    type: str
+    run: NodeFunction
+    run_traced: TracedNodeFunction
+    choose: Callable[[Any, Run], tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompileContext:
+    """What the engine offers compilers: ``services`` (feature stores, model registries...)."""
+
+    services: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDefinition:
+    """A ``customNode`` as its kind's compiler sees it."""
+
+    id: str
+    name: str
+    kind: str
+    config: Any
+    services: Mapping[str, Any]
+
+    def error(self, message: str) -> GraphLoadError:
+        """A load error located at this node (raise it for a bad ``config``)."""
+        return GraphLoadError(message, node_id=self.id, node_name=self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    """A custom node's output together with data for the trace (``traceData``)."""
+
+    output: Any
+    trace_data: Any = None
+
+
+NodeTypeCompiler = Callable[[NodeSpec, CompileContext], CompiledNode]
+CustomNodeFunction = Callable[[Any], Any]
+CustomNodeCompiler = Callable[[NodeDefinition], CustomNodeFunction]
+C = TypeVar("C", bound=CustomNodeCompiler)
+
+_node_types: dict[str, NodeTypeCompiler] = {}
+_custom_kinds: dict[str, CustomNodeCompiler] = {}
+
+
+def register_node_type(node_type: str, compiler: NodeTypeCompiler) -> None:
+    """Register the compiler of a JDM node ``type`` (the built-in types use this)."""
+    _node_types[node_type] = compiler
+
+
+@overload
+def register_node_kind(kind: str) -> Callable[[C], C]: ...
+@overload
+def register_node_kind(kind: str, compiler: C, *, replace: bool = False) -> C: ...
+def register_node_kind(
+    kind: str, compiler: C | None = None, *, replace: bool = False
+) -> C | Callable[[C], C]:
+    """Register a ``customNode`` kind; usable as a decorator or called with the compiler.
+
+    Registering a kind twice is an error unless ``replace=True`` (so that two plugins do not
+    silently shadow each other).
+    """
+
+    def register(function: C) -> C:
+        if kind in _custom_kinds and not replace and _custom_kinds[kind] is not function:
+            raise ValueError(f"node kind {kind!r} is already registered")
+        _custom_kinds[kind] = function
+        return function
+
+    return register(compiler) if compiler is not None else register
+
+
+def unregister_node_kind(kind: str) -> None:
+    """Remove a ``customNode`` kind (graphs loaded before keep their compiled nodes)."""
+    _custom_kinds.pop(kind, None)
+
+
+def custom_node_compiler(kind: str) -> CustomNodeCompiler | None:
+    """The compiler registered for a ``customNode`` kind, if any."""
+    return _custom_kinds.get(kind)
+
+
+def node_kinds() -> list[str]:
+    """The registered ``customNode`` kinds, sorted."""
+    return sorted(_custom_kinds)
+
+
+def node_types() -> list[str]:
+    """The JDM node types the engine can run, sorted."""
+    _load_builtins()
+    return sorted(_node_types)
+
+
+def compile_node(spec: NodeSpec, context: CompileContext) -> CompiledNode:
+    """Compile one node with the compiler of its type; an unknown type names the node."""
+    _load_builtins()
+    compiler = _node_types.get(spec.type)
+    if compiler is None:
+        known = ", ".join(sorted(_node_types))
+        raise spec.error(f"unknown node type {spec.type!r} (known types: {known})")
+    return compiler(spec, context)
+
+
+def _load_builtins() -> None:
+    # The built-in node modules register themselves on import; importing them here rather
+    # than at the top keeps this module free of import cycles.
+    import fengkong.graph.nodes  # noqa: F401
