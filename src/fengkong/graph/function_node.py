@@ -132,7 +132,8 @@ def _engine() -> Any:
 
 # Keywords after which a '/' starts a regular expression rather than a division.
 _KEYWORDS_BEFORE_EXPRESSION = frozenset(
-    "return typeof instanceof in of new delete void throw case do else yield await".split()
+    {"return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case"}
+    | {"do", "else", "yield", "await"}
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_$\u0080-\uffff#][\w$\u0080-\uffff]*")
 _NUMBER = re.compile(r"0[xXoObB][\da-fA-F_]+n?|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?n?")
@@ -881,9 +882,7 @@ class JavaScriptFunction:
                 return _EarlyInterrupt()
             return self._timeout()
         if "out of memory" in text:
-            return self._error(
-                f"function node ran out of memory (limit {self.memory_limit} bytes)"
-            )
+            return self._error(f"function node ran out of memory (limit {self.memory_limit} bytes)")
         return self._error(f"JavaScript engine error: {_first_line(text)}")
 
     def _timeout(self) -> FunctionNodeError:
@@ -915,9 +914,7 @@ class JavaScriptFunction:
             frame = _FRAME.match(line)
             if frame and int(frame.group(2)) > 1:  # line 1 is ours: see _DRIVER_JS
                 function = f" in {frame.group(1)}" if frame.group(1) else ""
-                where = (
-                    f" (at line {int(frame.group(2)) - 1}, column {frame.group(3)}{function})"
-                )
+                where = f" (at line {int(frame.group(2)) - 1}, column {frame.group(3)}{function})"
                 break
         return f"function node handler threw {text}{where}"
 
