@@ -15,16 +15,9 @@ from typing import Any
 
 import pytest
 
-import fengkong
-
 REPO = Path(__file__).resolve().parent.parent
 GRAPH = REPO / "examples" / "credit-approval.json"
 INPUT = REPO / "examples" / "credit-approval.input.json"
-
-needs_graph_engine = pytest.mark.skipif(
-    not hasattr(fengkong, "load"), reason="fengkong.load (graph engine) has not landed yet"
-)
-
 
 def run_cli(
     *args: str, stdin: str | None = None, cwd: Path = REPO
@@ -67,7 +60,6 @@ def example_input(**changes: Any) -> dict[str, Any]:
 # -- eval --------------------------------------------------------------------------------------
 
 
-@needs_graph_engine
 def test_eval_example_approves_with_limit_and_apr() -> None:
     proc = run_cli("eval", str(GRAPH), "--input", str(INPUT))
     assert proc.returncode == 0, proc.stderr
@@ -88,7 +80,6 @@ def test_eval_example_approves_with_limit_and_apr() -> None:
     }
 
 
-@needs_graph_engine
 def test_eval_reads_input_from_stdin_and_collects_knockout_reasons() -> None:
     application = example_input(bureau__overdueCount12m=4, lists__blacklisted=True)
     proc = run_cli("eval", "examples/credit-approval.json", "--input", "-",
@@ -99,7 +90,6 @@ def test_eval_reads_input_from_stdin_and_collects_knockout_reasons() -> None:
     assert result["reasons"] == ["KO03_OVERDUE", "KO04_BLACKLIST"]
 
 
-@needs_graph_engine
 def test_eval_grey_zone_score_goes_to_manual_review() -> None:
     application = example_input(bureau__score=600)
     proc = run_cli("eval", str(GRAPH), "-i", "-", stdin=json.dumps(application))
@@ -107,7 +97,6 @@ def test_eval_grey_zone_score_goes_to_manual_review() -> None:
     assert json.loads(proc.stdout)["result"]["decision"] == "REVIEW"
 
 
-@needs_graph_engine
 def test_eval_trace_lists_the_nodes_on_the_path() -> None:
     proc = run_cli("eval", str(GRAPH), "--input", str(INPUT), "--trace")
     assert proc.returncode == 0, proc.stderr
@@ -116,7 +105,6 @@ def test_eval_trace_lists_the_nodes_on_the_path() -> None:
     assert "reject" not in trace
 
 
-@needs_graph_engine
 def test_eval_pretty_prints_indented_json() -> None:
     proc = run_cli("eval", str(GRAPH), "--input", str(INPUT), "--pretty")
     assert proc.returncode == 0, proc.stderr
@@ -124,7 +112,6 @@ def test_eval_pretty_prints_indented_json() -> None:
     assert json.loads(proc.stdout)["result"]["decision"] == "APPROVE"
 
 
-@needs_graph_engine
 @pytest.mark.parametrize(
     "changes",
     [
@@ -282,7 +269,6 @@ def _graph_with(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@needs_graph_engine
 def test_unknown_node_type_names_the_node(tmp_path: Path) -> None:
     graph = tmp_path / "graph.json"
     graph.write_text(json.dumps(_graph_with(
@@ -291,7 +277,6 @@ def test_unknown_node_type_names_the_node(tmp_path: Path) -> None:
                       "quantumNode", "mystery")
 
 
-@needs_graph_engine
 def test_bad_expression_in_graph_names_node_and_position(tmp_path: Path) -> None:
     graph = tmp_path / "graph.json"
     graph.write_text(json.dumps(_graph_with({
