@@ -31,11 +31,13 @@ How a call is isolated, and why:
 * Pending promise jobs are drained before a call returns, and a context that hit the time
   limit or an engine error is thrown away and rebuilt.
 
-Limits: QuickJS's interrupt is driven by the binding's ``clock()`` (process CPU time), which
-runs faster than wall time when other threads are busy. We therefore keep a wall-clock deadline
-in Python: an interrupt that comes before the deadline is treated as spurious and the call is
-retried (safe, because calls share no state) with the time left. A memory limit (default
-64 MiB per context) is enforced by QuickJS itself.
+Limits: the time limit is wall-clock time, as in Zen. QuickJS interrupts a call when the
+binding's ``clock()`` (process CPU time, all threads together) passes a budget, so we turn the
+time left into a CPU budget scaled by how fast the process's CPU clock has recently been
+running (:class:`_CpuRate`): exact when one thread runs JavaScript, not early when several do.
+An interrupt that still comes before the wall-clock deadline is retried once (calls share no
+state) with a budget that cannot fire early. A memory limit (default 64 MiB per context) is
+enforced by QuickJS itself.
 
 Threads: QuickJS runtimes must not be used from more than one OS thread, so every thread gets
 its own context per node (``threading.local``); threads run JavaScript in parallel, as the
@@ -45,6 +47,7 @@ binding releases the GIL while JavaScript runs.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -68,8 +71,38 @@ ENGINE_PACKAGE = "quickjs-ng"
 
 _INSTALL_HINT = f"function nodes need the JavaScript engine: pip install {ENGINE_PACKAGE}"
 
-# Retries after an interrupt that came before the wall-clock deadline (see module docstring).
-_MAX_EARLY_INTERRUPT_RETRIES = 4
+
+class _CpuRate:
+    """How fast the process's CPU clock runs against the wall clock, recently.
+
+    The binding's interrupt compares the process CPU time (``clock()``) with a budget. With
+    one thread busy the two clocks agree; with N threads busy the CPU clock runs N times
+    faster (at most as many times as there are CPUs). We turn the wall time a call has left
+    into a CPU budget by this factor, so that the limit fires neither early under load nor
+    late when idle. Sampled at most every 5 ms, so a call usually costs one clock read.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self.cpus = max(len(os.sched_getaffinity(0)), 1)
+        except AttributeError:  # not on Linux
+            self.cpus = max(os.cpu_count() or 1, 1)
+        self._sample = (time.perf_counter(), time.process_time())
+        self._rate = 1.0
+
+    def factor(self, now: float) -> float:
+        wall, cpu = self._sample
+        if now - wall >= 0.005:
+            cpu_now = time.process_time()
+            rate = (cpu_now - cpu) / (now - wall)
+            # Follow a rise at once but a fall only after a second sample: a budget that is too
+            # large fires late, one that is too small fires early and costs a retry.
+            self._rate = max(rate, min(self._rate, rate * 2))
+            self._sample = (now, cpu_now)  # one tuple: threads race harmlessly
+        return min(max(self._rate, 1.0), float(self.cpus))
+
+
+_CPU_RATE = _CpuRate()
 
 
 @dataclass(frozen=True)
@@ -834,17 +867,28 @@ class JavaScriptFunction:
             input_json = _ENCODER.encode(input)
         except (TypeError, ValueError) as exc:
             raise self._error(f"function node input is not JSON: {exc}") from None
+        # Build this thread's context first (milliseconds, once per thread, or again after a
+        # timeout), so that the handler gets its whole time limit.
+        try:
+            self._realm()
+        except self._quickjs.JSException as exc:
+            self._discard_realm()
+            raise self._error(f"JavaScript engine error: {_first_line(str(exc))}") from None
         start = time.perf_counter()
         deadline = start + self.timeout_ms / 1000
-        for _ in range(_MAX_EARLY_INTERRUPT_RETRIES + 1):
+        try:
+            envelope = self._call_once(input_json, deadline, _CPU_RATE.factor(start))
+        except _EarlyInterrupt:
+            # The CPU clock outran our estimate (other threads got busy during the call). The
+            # call shares no state with anything, so run it again, with a budget that cannot
+            # fire before the deadline; it may fire up to 'cpus' times late instead.
             try:
-                envelope = self._call_once(input_json, deadline)
+                envelope = self._call_once(input_json, deadline, float(_CPU_RATE.cpus))
             except _EarlyInterrupt:
-                continue
-            return self._result(envelope)
-        raise self._timeout()
+                raise self._timeout() from None
+        return self._result(envelope)
 
-    def _call_once(self, input_json: str, deadline: float) -> str:
+    def _call_once(self, input_json: str, deadline: float, cpu_factor: float) -> str:
         qjs = self._quickjs
         try:
             realm = self._realm()
@@ -853,7 +897,7 @@ class JavaScriptFunction:
             raise self._engine_failure(exc, deadline) from None
         ctx = realm.context
         try:
-            ctx.set_time_limit(max(deadline - time.perf_counter(), 0.0))
+            ctx.set_time_limit(max(deadline - time.perf_counter(), 0.0) * cpu_factor)
             envelope: str = realm.dispatch(0, input_json)
             # Promise jobs: those of an async handler, or stray ones a sync handler queued.
             # The binding restarts its clock at every entry into JavaScript, so each job is
@@ -863,7 +907,7 @@ class JavaScriptFunction:
                 if remaining <= 0:
                     self._discard_realm()  # jobs may still be queued: do not reuse
                     raise self._timeout()
-                ctx.set_time_limit(remaining)
+                ctx.set_time_limit(remaining * cpu_factor)
                 if not ctx.execute_pending_job():
                     break
             if envelope == "P":
@@ -878,7 +922,7 @@ class JavaScriptFunction:
         text = str(exc)
         if "interrupted" in _first_line(text):
             if time.perf_counter() < deadline:
-                # The binding's CPU clock counts every thread of the process: not our timeout.
+                # The binding's CPU clock counts every thread of the process: see _CpuRate.
                 return _EarlyInterrupt()
             return self._timeout()
         if "out of memory" in text:
