@@ -7,6 +7,7 @@ the comparison tests the functions and not string-literal escaping in either lex
 from __future__ import annotations
 
 import math
+import random
 import time
 from typing import Any
 
@@ -112,7 +113,8 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("fuzzyMatch", ("中文名字", "中文名")), ("fuzzyMatch", ("John Smith", "Jon Smyth")),
     ("fuzzyMatch", ("abcdef", "badcfe")), ("fuzzyMatch", ("a cat", "an act")),
     ("fuzzyMatch", (["kitten", "abc", ""], "sitting")), ("fuzzyMatch", ([], "a")),
-    ("fuzzyMatch", (["a", 1], "a")), ("fuzzyMatch", (1, "a")), ("fuzzyMatch", (None, "a")),
+    ("fuzzyMatch", ("_eKK", " K")), ("fuzzyMatch", ("éé ", "ée")),
+    ("fuzzyMatch", (["KKKKKc", "_", "  e_"], "K中K1_")), ("fuzzyMatch", (["a", 1], "a")), ("fuzzyMatch", (1, "a")), ("fuzzyMatch", (None, "a")),
     ("fuzzyMatch", ("a", None)),
     # conversions
     ("string", (1.5,)), ("string", (1.0,)), ("string", (100,)), ("string", (0.1,)),
@@ -212,7 +214,9 @@ REGEX_CASES: list[tuple[str, str]] = [
     ("x", "(?-u:\\w)"), ("é", r"(?-u:\w)"), ("é", r"\w"), ("Ⓐ", r"\w"), ("x", "((((((a*)*)*)*)*)*)*"),
     ("x", "(" * 250 + "x" + ")" * 250), ("x", "(" * 251 + "x" + ")" * 251), ("x", "x" + "*" * 300),
     ("x", "[" * 300 + "x" + "]" * 300), ("x", "[[[[x]]]]"), ("aaa", "(a|a)*"), ("ab\nc", "(?s:.)+"),
-    ("ab", "[^\n]+"), ("a😀b", "^.{3}$"), ("😀", r"\x{1F600}"), ("😀", r"\U0001F600"),
+    ("ab", "[^\n]+"), ("x", r"\b{2}x"), ("x", r"\b{0,1}x"), ("-", "[^--(]"), ("(", "[--(]"),
+    ("a", "[a--]"), ("-", "[]--a]"), ("]", "[]--a]"), ("[", "[(=-[:alpha:]]"), ("-", "[-]]"),
+    ("x", "[--[:alpha:]x"), ("b", "[]-a]"), ("a😀b", "^.{3}$"), ("😀", r"\x{1F600}"), ("😀", r"\U0001F600"),
 ]  # fmt: skip
 
 
@@ -354,3 +358,70 @@ def test_unsupported_unicode_property_is_an_error() -> None:
     # Zen knows every Unicode property; we support categories and common scripts only.
     with pytest.raises(ExpressionEvaluationError, match="unsupported Unicode property"):
         ours("matches", "x", r"\p{Tamil}")
+
+
+# Seeded random differential checks: generated patterns and values, compared with Zen.
+_REGEX_ATOMS = [
+    "a", "b", ".", r"\d", r"\w", r"\s", r"\W", "[ab]", "[^a]", "[a-c]", r"\b", r"\B", "^", "$",
+    "é", "A", "(?i:a)", r"\p{L}", "[[:alpha:]]", "-", " ", r"\n", "中", r"\p{Han}", "[a-z&&[^c]]",
+    r"\A", r"\z", r"[\d\s]", r"\<", r"\>", "(?i)[^B]", r"\PL", "σ", "(?i:σ)", "(?i:k)", "(?mR)$",
+    "[a-c--b]", "[a~~b]", r"\p{Greek}", "(?x: a b )", "[-a]", r"(?-u:\w)", "[]]", r"\d{2,}",
+]  # fmt: skip
+_QUANTIFIERS = ["", "", "", "*", "+", "?", "*?", "+?", "??", "{2}", "{1,2}", "{0,}", "{1,3}?"]
+_GROUP_OPENERS = ["(", "(?:", "(?m:", "(?s:", "(?U:", "(?P<g{}>"]
+
+
+def _random_pattern(rng: random.Random, depth: int = 0) -> str:
+    parts = []
+    for _ in range(rng.randint(1, 4)):
+        if depth < 3 and rng.random() < 0.2:
+            inner = _random_pattern(rng, depth + 1)
+            if rng.random() < 0.3:
+                inner += "|" + _random_pattern(rng, depth + 1)
+            opener = rng.choice(_GROUP_OPENERS).format(rng.randint(0, 10**6))
+            parts.append(opener + inner + ")" + rng.choice(_QUANTIFIERS))
+        else:
+            parts.append(rng.choice(_REGEX_ATOMS) + rng.choice(_QUANTIFIERS))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_regexes_match_zen(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(150):
+        pattern = _random_pattern(rng)
+        text = "".join(rng.choice("aabbc AÉé\n-1中_σςK") for _ in range(rng.randint(0, 8)))
+        for name in ("matches", "extract"):
+            expected = theirs(name, text, pattern)
+            try:
+                result = ours(name, text, pattern)
+            except ExpressionEvaluationError:
+                result = ZEN_FAILS
+            assert (result is ZEN_FAILS and expected is ZEN_FAILS) or same(result, expected), (
+                name,
+                text,
+                pattern,
+                result,
+                expected,
+            )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_syntax_validity_matches_zen(seed: int) -> None:
+    """Random strings of regex syntax: we reject exactly what Rust's regex crate rejects."""
+    tokens = [*"()[]{}?*+|^$\\-:<>Pab1,2ixusdpwBzA# =!.LZQE0URm\n", "&&", "--", "~~"]
+    rng = random.Random(seed)
+    for _ in range(500):
+        pattern = "".join(rng.choice(tokens) for _ in range(rng.randint(1, 10)))
+        text = "".join(rng.choice("ab1 é\n-:") for _ in range(rng.randint(0, 5)))
+        expected = theirs("extract", text, pattern)
+        try:
+            result = ours("extract", text, pattern)
+        except ExpressionEvaluationError:
+            result = ZEN_FAILS
+        assert (result is ZEN_FAILS and expected is ZEN_FAILS) or same(result, expected), (
+            text,
+            pattern,
+            result,
+            expected,
+        )

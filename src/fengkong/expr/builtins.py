@@ -327,6 +327,7 @@ def _damerau_levenshtein(a: str, b: str) -> int:
         last_match_col = 0
         for j in range(1, len(b) + 1):
             last_match_row = last_row.get(b[j - 1], 0)
+            previous_match_col = last_match_col
             cost = 1
             if a[i - 1] == b[j - 1]:
                 cost = 0
@@ -335,10 +336,10 @@ def _damerau_levenshtein(a: str, b: str) -> int:
                 d[i * width + j] + cost,
                 d[(i + 1) * width + j] + 1,
                 d[i * width + j + 1] + 1,
-                d[last_match_row * width + last_match_col]
+                d[last_match_row * width + previous_match_col]
                 + (i - last_match_row - 1)
                 + 1
-                + (j - last_match_col - 1),
+                + (j - previous_match_col - 1),
             )
         last_row[a[i - 1]] = i
     return d[(len(a) + 1) * width + len(b) + 1]
@@ -426,7 +427,7 @@ def zen_is_numeric(value: Any) -> bool:
 
 def _format_number(value: Number) -> str:
     """Plain decimal notation, never an exponent, as rust_decimal prints."""
-    if type(value) is int:
+    if isinstance(value, int):
         return str(value)
     if not math.isfinite(value):
         _fail("string", f"cannot convert {value} to a string")
@@ -1059,13 +1060,13 @@ class _Parser:
 
     def assertion_escape(self, ch: str) -> int | None:
         if ch == "b":
-            if self.peek() == "{":
-                end = self.pattern.find("}", self.pos)
-                kind = _BOUNDARY_NAMES.get(self.pattern[self.pos + 1 : end]) if end > 0 else None
-                if kind is None:
-                    self.error("invalid word boundary assertion")
-                self.pos = end + 1
-                return kind
+            end = self.pattern.find("}", self.pos)
+            if self.peek() == "{" and end > 0:
+                kind = _BOUNDARY_NAMES.get(self.pattern[self.pos + 1 : end])
+                if kind is not None:
+                    self.pos = end + 1
+                    return kind
+            # `\b{2}` is a repeated `\b`: the braces are left for the repetition.
             return _WORD_B if self.flags.unicode else _ASCII_WORD_B
         if ch == "B":
             return _NOT_WORD_B if self.flags.unicode else _ASCII_NOT_WORD_B
@@ -1127,13 +1128,22 @@ class _Parser:
         negated = self.peek() == "^"
         if negated:
             self.pos += 1
-        test = self.class_union(first=True)
+        # Dashes right after the opening are literals (`[--a]`); so is a `]` (`[]a]`), but
+        # only when no dash came first.
+        leading = []
+        while self.peek() == "-":
+            leading.append(ord("-"))
+            self.pos += 1
+        if not leading and self.peek() == "]":
+            leading.append(ord("]"))
+            self.pos += 1
+        test = self.class_union(leading)
         while True:
             operator = self.pattern[self.pos : self.pos + 2]
             if operator not in ("&&", "--", "~~"):
                 break
             self.pos += 2
-            left, right = test, self.class_union(first=False)
+            left, right = test, self.class_union([])
             if operator == "&&":
                 test = _both(left, right)
             elif operator == "--":
@@ -1147,22 +1157,17 @@ class _Parser:
         self.depth -= 1
         return (lambda c: not test(c)) if negated else test
 
-    def class_union(self, first: bool) -> CharTest:
-        """Items up to ``]`` or a set operator; a leading ``]`` or ``-`` is literal."""
-        ranges: list[tuple[int, int]] = []
+    def class_union(self, leading: list[int]) -> CharTest:
+        """Items up to ``]`` or a set operator (``&&``, ``--``, ``~~``), after the ``leading``
+        literal code points."""
+        ranges = [(code, code) for code in leading]
         tests: list[CharTest] = []
-        start = self.pos
         while True:
             self.skip_verbose()
             ch = self.peek()
             if ch is None:
                 self.error("unclosed character class")
-            at_start = self.pos == start
-            if ch == "]" and not (first and at_start):
-                break
-            if self.pattern.startswith(("&&", "~~"), self.pos) or (
-                self.pattern.startswith("--", self.pos) and not (first and at_start)
-            ):
+            if ch == "]" or self.pattern.startswith(("&&", "--", "~~"), self.pos):
                 break
             if ch == "[":
                 self.pos += 1
@@ -1170,11 +1175,11 @@ class _Parser:
                 continue
             item = self.class_atom()
             if isinstance(item, str) and self.peek() == "-" and self.peek(1) not in ("]", None):
-                if self.peek(1) == "-" and self.peek(2) != "]":
+                if self.peek(1) == "-":
                     ranges.append((ord(item), ord(item)))  # `a--b`: a difference follows
                     continue
                 self.pos += 1
-                end = self.class_atom()
+                end = self.class_atom()  # may be `[`: a literal in this position
                 if not isinstance(end, str) or end < item:
                     self.error("invalid range in character class")
                 ranges.append((ord(item), ord(end)))
@@ -1235,6 +1240,44 @@ class _Program:
         self.compile(node)
         self.emit([_SAVE, 1, None])
         self.emit([_MATCH, None, None])
+        self.anchored, self.first = self.analyse_start()
+
+    def analyse_start(self) -> tuple[bool, CharTest | None]:
+        """Whether every match must start at position 0 (``^`` or ``\\A`` first), and a test
+        that the first character of any non-empty match passes (None if a match can be
+        empty). Both let the search skip positions where no match can start."""
+        anchored = True
+        chars: set[str] = set()
+        tests: list[CharTest] = []
+        can_be_empty = False
+        stack = [0]
+        seen: set[int] = set()
+        while stack:
+            pc = stack.pop()
+            if pc in seen:
+                continue
+            seen.add(pc)
+            op, a, b = self.code[pc]
+            if op == _JMP:
+                stack.append(a)
+            elif op == _SPLIT:
+                stack.extend((a, b))
+            elif op == _SAVE or (op == _ASSERT and a != _START_TEXT):
+                stack.append(pc + 1)  # other assertions only narrow the first characters
+            elif op == _MATCH:
+                anchored, can_be_empty = False, True
+            elif op != _ASSERT:  # a consuming instruction reached without `\A`
+                anchored = False
+                if op == _CHAR:
+                    chars.add(a)
+                elif op == _SET:
+                    chars.update(a)
+                else:
+                    tests.append(a)
+        if can_be_empty:
+            return anchored, None
+        frozen = frozenset(chars)
+        return anchored, _any_of([frozen.__contains__, *tests])
 
     def emit(self, instruction: list[Any]) -> list[Any]:
         if len(self.code) >= _REGEX_MAX_PROGRAM:
@@ -1349,13 +1392,23 @@ class _Program:
         threads: list[tuple[int, Any]] = []
         seen: set[int] = set()
         found: tuple[int | None, ...] | None = None
-        for pos in range(len(text) + 1):
-            if found is None and self.add_thread(threads, seen, 0, start_slots, text, pos):
+        first = self.first
+        pos = 0
+        while pos <= len(text):
+            seed = found is None and (pos == 0 or not self.anchored)
+            if seed and self.add_thread(threads, seen, 0, start_slots, text, pos):
                 return ()
             if not threads:
-                if found is not None:
+                if found is not None or self.anchored:
                     break
-                seen = set()  # nothing alive: the next position starts afresh
+                # Nothing alive: jump to the next position where a match can start.
+                pos += 1
+                if first is not None:
+                    while pos < len(text) and not first(text[pos]):
+                        pos += 1
+                    if pos == len(text):
+                        break  # a non-empty match cannot start at the end
+                seen = set()
                 continue
             ch = text[pos] if pos < len(text) else None
             next_threads: list[tuple[int, Any]] = []
@@ -1376,6 +1429,7 @@ class _Program:
                 ):
                     return ()
             threads, seen = next_threads, next_seen
+            pos += 1
         return found
 
 
