@@ -254,3 +254,19 @@ def test_python_session(where: str, session: str, monkeypatch: pytest.MonkeyPatc
     output: list[str] = []
     runner.run(test, out=output.append)
     assert runner.failures == 0, "".join(output)
+
+
+def test_function_table_lists_every_builtin() -> None:
+    from fengkong.expr.dates import METHODS
+    from fengkong.expr.parser import CLOSURE_FUNCTIONS
+    from fengkong.expr.registry import functions
+
+    text = (REPO / "docs" / "expressions.md").read_text(encoding="utf-8")
+    section = text[text.index("## Built-in functions"):]
+    section = section[:section.index("\n## ", 1)]
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    names = {name for line in table for name in re.findall(r"`([\w.]+)`", line)}
+    documented_functions = {name for name in names if not name.startswith(".")}
+    documented_methods = {name[1:] for name in names if name.startswith(".")}
+    assert documented_functions == set(functions()) | set(CLOSURE_FUNCTIONS)
+    assert documented_methods == set(METHODS)
