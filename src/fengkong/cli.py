@@ -232,11 +232,13 @@ def expr_command(args: argparse.Namespace) -> int:
 
 
 def package_version() -> str:
-    """The installed distribution's version (``unknown`` when run from an uninstalled tree)."""
+    """The installed distribution's version, else the source tree's (run via PYTHONPATH)."""
     try:
         return metadata.version("fengkong")
     except metadata.PackageNotFoundError:
-        return "unknown"
+        from fengkong import __version__
+
+        return __version__
 
 
 @command("version", "print the fengkong version")
