@@ -26,7 +26,12 @@ from pathlib import Path
 from time import perf_counter_ns
 from typing import Any
 
-from fengkong.errors import DecisionNotFoundError, FengkongError, InputValidationError
+from fengkong.errors import (
+    DecisionNotFoundError,
+    FengkongError,
+    GraphLoadError,
+    InputValidationError,
+)
 from fengkong.graph.executor import CompiledGraph, compile_graph
 from fengkong.graph.loaders import DirectoryLoader, Document, LoaderSource, as_loader
 from fengkong.graph.model import parse_graph, read_json
@@ -70,7 +75,10 @@ class Decision:
 
 def _context_object(context: Any) -> dict[str, Any]:
     if isinstance(context, str | bytes):
-        context = read_json(context, origin="context")
+        try:
+            context = read_json(context, origin="the context")
+        except GraphLoadError as error:
+            raise InputValidationError(error.message, position=error.position) from None
     if isinstance(context, Mapping):
         return dict(context)
     raise InputValidationError(f"the context must be a JSON object, got {type(context).__name__}")
