@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -197,6 +198,15 @@ def test_export_forms() -> None:
     assert make("export default 1;\nexport async function handler() { return { v: 3 }; }")({})[
         0
     ] == {"v": 3}
+
+
+def test_engine_missing_is_a_load_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fengkong.graph import function_node
+
+    monkeypatch.setattr(function_node, "_engine_module", None)
+    monkeypatch.setitem(sys.modules, "quickjs", None)  # makes 'import quickjs' fail
+    with pytest.raises(GraphLoadError, match="pip install quickjs-ng"):
+        make("export const handler = () => ({});")
 
 
 def test_legacy_v1_script() -> None:
@@ -561,6 +571,22 @@ DIFFERENTIAL_CASES: list[tuple[str, Any, dict[str, Any]]] = [
         "v1 console",
         "const handler = (input) => { console.log('v1', input.a); return { a: input.a }; };",
         {"a": 1},
+    ),
+    (
+        "tricky lexing",
+        {
+            "source": "// export const handler = () => ({ wrong: true });\n"
+            "/* export function handler() {} */\n"
+            "const s = 'export const handler = 1;';\n"
+            "const t = `tpl ${ { a: '}' }.a } export ${`nested ${1 + 1}`}`;\n"
+            "const re = /[\"'`]\\/export\\//g;\n"
+            "const half = (8) / 2 / 1;\n"
+            "const obj = { export: 1, import: 2 };\n"
+            "let handler;\n"
+            "handler = (input) => ({ s, t, re: re.source, half, v: obj.export + obj.import });\n"
+            "export { handler };\n"
+        },
+        {},
     ),
     # both must fail
     ("throw", {"source": "export const handler = () => { throw new Error('boom'); };"}, {}),
