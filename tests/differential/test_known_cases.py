@@ -1,0 +1,84 @@
+"""Minimal cases of bugs the differential suite found in fengkong's ZEN implementation.
+
+Each case is the smallest expression and context that shows one class of difference from
+zen-engine 2.1.3 that is *not* an intentional difference (docs/zen-compatibility.md). These
+tests fail until the bug is fixed; then delete the matching ``FIXME(bug)`` exclusion in
+grammar.py or oracle.known_bug so the generated tests cover the class again.
+
+The expected outcome is always decided by zen-engine at test time, never copied here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from typing import Any
+
+import oracle
+import pytest
+
+# (id, expression, context, unary)
+CASES: list[tuple[str, str, dict[str, Any], bool]] = [
+    # Closures iterate intervals in zen: [0.0, 1.0, 2.0, 3.0]; fengkong: "map() expects an array".
+    ("closure-over-interval", "map([0..3], #)", {}, False),
+    # An 'as' alias names the outer element inside a nested closure; fengkong reads the inner.
+    ("nested-closure-alias", "map([1, 2] as p, map([10], p))", {}, False),
+    # A computed key that is null becomes "null" in zen; fengkong raises.
+    ("null-computed-key", "{[missing]: 1}", {}, False),
+    # Out-of-range slice bounds on an empty string or array: zen raises, fengkong returns ''.
+    ("slice-of-empty-string", "s[:2]", {"s": ""}, False),
+    ("slice-of-empty-array", "a[0:1]", {"a": []}, False),
+    # 0 ^ -1: zen returns 0; fengkong raises "cannot evaluate: OverflowError".
+    ("zero-to-negative-power", "0 ^ -1", {}, False),
+    # Non-ASCII identifiers are a lexer error in zen; fengkong reads the variable.
+    ("non-ascii-identifier", "名字", {"名字": 1}, False),
+    # A template string inside ${...}: zen cannot parse it; fengkong accepts it.
+    ("nested-template-string", "`${`a`}`", {}, False),
+    # Dates where a string is expected: zen uses the ISO text, fengkong raises.
+    ("date-in-string-function", "trim(d('2024-01-01'))", {}, False),
+    ("date-plus-string", "d('2024-01-01') + 'x'", {}, False),
+    # A number tested against an interval of dates: zen false, fengkong raises.
+    ("number-in-date-interval", "1705276800 in [d('2024-01-01')..d('2024-12-31')]", {}, False),
+    # Unary tests: a string $ against a date operand is compared as a date in zen (true);
+    # fengkong: "cannot compare string > date" / false.
+    ("unary-string-vs-date", "> d('2024-01-01')", {"$": "2024-01-15"}, True),
+    ("unary-string-equals-date", "== d('2024-01-15')", {"$": "2024-01-15"}, True),
+    # evaluate_unary without "$" in the context: zen raises missingContextReference,
+    # fengkong treats $ as null.
+    ("unary-without-dollar", "$ == null", {}, True),
+    # A unary test ending with a join: zen reports a parse error, fengkong an AssertionError.
+    ("unary-trailing-comma", "> 1,", {"$": 2}, True),
+    ("unary-trailing-and", "> 1 and", {"$": 2}, True),
+]
+
+
+@pytest.mark.parametrize(("expression", "context", "unary"),
+                         [pytest.param(*case[1:], id=case[0]) for case in CASES])
+def test_known_case_matches_zen(expression: str, context: dict[str, Any], unary: bool) -> None:
+    zen_outcome = oracle.run_zen(expression, context, unary=unary)
+    our_outcome = oracle.run_ours(expression, context, unary=unary)
+    assert oracle.outcomes_match(zen_outcome, our_outcome), oracle.describe(
+        expression, context, zen_outcome, our_outcome)
+
+
+def _evaluate_in_child(expression: str) -> None:
+    from fengkong.errors import FengkongError
+    from fengkong.expr import evaluate
+
+    with contextlib.suppress(FengkongError):
+        evaluate(expression)
+
+
+def test_huge_integer_power_is_bounded() -> None:
+    """``9 ^ 5000000`` overflows in zen at once; fengkong computes a 4.7-million-digit integer
+    (seconds of CPU; ``9 ^ 100000000`` effectively never returns): user text must not be able
+    to stall an evaluation. Run in a child process so a regression cannot hang the suite."""
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=_evaluate_in_child, args=("9 ^ 5000000",))
+    child.start()
+    child.join(timeout=0.5)
+    finished = not child.is_alive()
+    if not finished:
+        child.kill()
+        child.join()
+    assert finished, "9 ^ 5000000 took more than 0.5 s (zen-engine: Number overflow at once)"
