@@ -1230,6 +1230,22 @@ def _either_not_both(left: CharTest, right: CharTest) -> CharTest:
     return lambda c: left(c) != right(c)
 
 
+def _can_be_empty(node: Node) -> bool:
+    """Whether a parsed pattern can match the empty string."""
+    kind = node[0]
+    if kind in ("char", "set", "test"):
+        return False
+    if kind == "cat":
+        return all(_can_be_empty(item) for item in node[1])
+    if kind == "alt":
+        return any(_can_be_empty(item) for item in node[1])
+    if kind == "group":
+        return _can_be_empty(node[2])
+    if kind == "repeat":
+        return node[2] == 0 or _can_be_empty(node[1])
+    return True  # assertions
+
+
 class _Program:
     """A compiled pattern: instructions for the Pike VM and the number of capture slots."""
 
@@ -1325,10 +1341,19 @@ class _Program:
         split[2 if split[2] is None else 1] = target
 
     def compile_repeat(self, node: Node, low: int, high: int | None, greedy: bool) -> None:
+        """Repetitions laid out as Rust's Thompson compiler does: the layout decides which
+        thread wins a tie, and so which text the groups capture."""
+        if high is None and low == 0 and not _can_be_empty(node):
+            loop = len(self.code)  # `e*`: one split that the body jumps back to
+            split = self.split(greedy)
+            self.compile(node)
+            self.emit([_JMP, loop, None])
+            self.patch(split, len(self.code))
+            return
         if high is None:
-            # `e*` is compiled as `(e+)?` and `e{n,}` as `e{n-1}e+`: the loop test comes after
-            # the body, so an iteration that matches the empty string still sets its groups,
-            # as in Rust (`(a*)*` on "x" captures "" for the group).
+            # `e*` for an `e` that can match "" is `(e+)?`, and `e{n,}` is `e{n-1}e+`: the loop
+            # test comes after the body, so an empty iteration still sets its groups (`(a*)*`
+            # on "x" captures "" for the group).
             skip = self.split(greedy) if low == 0 else None
             for _ in range(max(low - 1, 0)):
                 self.compile(node)
@@ -1395,20 +1420,24 @@ class _Program:
         first = self.first
         pos = 0
         while pos <= len(text):
-            seed = found is None and (pos == 0 or not self.anchored)
-            if seed and self.add_thread(threads, seen, 0, start_slots, text, pos):
-                return ()
-            if not threads:
-                if found is not None or self.anchored:
+            if not threads and found is None and pos > 0:
+                # Nothing alive: go to the next position where a match can start (position 0
+                # is always tried: `\A` paths, left out of `first`, live there).
+                if self.anchored:
                     break
-                # Nothing alive: jump to the next position where a match can start.
-                pos += 1
                 if first is not None:
                     while pos < len(text) and not first(text[pos]):
                         pos += 1
                     if pos == len(text):
                         break  # a non-empty match cannot start at the end
                 seen = set()
+            seed = found is None and (pos == 0 or not self.anchored)
+            if seed and self.add_thread(threads, seen, 0, start_slots, text, pos):
+                return ()
+            if not threads:
+                if found is not None:
+                    break
+                pos += 1
                 continue
             ch = text[pos] if pos < len(text) else None
             next_threads: list[tuple[int, Any]] = []
