@@ -11,8 +11,18 @@ A function node holds JavaScript source. zen-engine 2.x (our oracle) knows two s
 
 The engine is QuickJS-ng through the ``quickjs-ng`` wheel (import name ``quickjs``) — the
 same engine zen-engine embeds through rquickjs, so error messages, number printing, dates and
-regular expressions behave as in Zen, and one call costs a few microseconds. The engine has no
-filesystem, network, process or timer API; we add only ``console.log``.
+regular expressions behave as in Zen, and one call costs about 10 microseconds. The engine has
+no filesystem, network, process or timer API; we add only ``console.log``, recorded as Zen
+records it (each argument as JSON text, ``''`` for undefined).
+
+Handler results are converted as Zen converts them: ``undefined`` becomes null, functions
+``"[Function]"`` or ``"[Constructor]"``, symbols ``"[Symbol]"``, BigInts numbers, Error objects
+``{message, description}``, other objects their own enumerable properties (a Date is ``{}``);
+NaN and infinities are an error. What we do differently from Zen, deliberately: a handler must
+return an object (Zen passes any value on); the modules Zen bundles (``dayjs``, ``big.js``,
+``zod``, ``zen``, ``http``) and its extra globals (``config``, ``console.sleep``) are not
+provided; numbers keep their float64 value (Zen rounds them through rust_decimal, so
+``0.1 + 0.2`` comes out as ``0.3`` there); see ``docs/zen-compatibility.md``.
 
 How a call is isolated, and why:
 
@@ -95,7 +105,7 @@ class _CpuRate:
         if now - wall >= 0.005:
             cpu_now = time.process_time()
             rate = (cpu_now - cpu) / (now - wall)
-            # Follow a rise at once but a fall only after a second sample: a budget that is too
+            # Follow a rise at once but a fall by at most half per sample: a budget that is too
             # large fires late, one that is too small fires early and costs a retry.
             self._rate = max(rate, min(self._rate, rate * 2))
             self._sample = (now, cpu_now)  # one tuple: threads race harmlessly
@@ -690,6 +700,12 @@ class JavaScriptFunction:
         if not isinstance(source, str):
             raise GraphLoadError(
                 "function node source must be a string", node_id=node_id, node_name=node_name
+            )
+        if "\x00" in source:  # the binding passes source as a C string
+            raise GraphLoadError(
+                "function node source contains a NUL character",
+                node_id=node_id,
+                node_name=node_name,
             )
         if timeout_ms <= 0:
             raise GraphLoadError(
