@@ -76,10 +76,12 @@ def _naive_epoch(naive: datetime) -> int:
             + naive.minute * 60 + naive.second)
 
 
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
 def _days_in_month(year: int, month: int) -> int:
-    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-        return 29
-    return _DAYS_IN_MONTH[month - 1]
+    return 29 if month == 2 and _is_leap(year) else _DAYS_IN_MONTH[month - 1]
 
 
 def _truncate(value: int | float) -> int:
@@ -90,17 +92,26 @@ def _truncate(value: int | float) -> int:
 # -- time zones -------------------------------------------------------------------------------
 
 
-class _Zone:
-    """An IANA zone: its name (what ``offsetName()`` shows) and, for zones that never change
-    offset (UTC and ``Etc/*``), that offset, so that the common case skips DST resolution."""
+# chrono-tz (Zen's zone table) lists transitions up to the end of 2099 and keeps the last
+# offset for ever after, where zoneinfo extrapolates the DST rules; we freeze it the same way.
+_TABLE_END = 4_102_444_800  # 2100-01-01T00:00:00Z
 
-    __slots__ = ("fixed", "info", "name")
+
+class _Zone:
+    """An IANA zone: its name (what ``offsetName()`` shows); for zones that never change
+    offset (UTC and ``Etc/*``) that offset, so that the common case skips DST resolution;
+    otherwise the offset and abbreviation frozen from 2100 on."""
+
+    __slots__ = ("final_name", "final_offset", "fixed", "info", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.info = ZoneInfo(name)
         fixed = name.startswith("Etc/") or name in _FIXED_ZONE_NAMES
         self.fixed = _seconds(self.info.utcoffset(_EPOCH)) if fixed else None
+        last = self.info.fromutc(datetime(2099, 12, 31, 23, 59, 59, tzinfo=self.info))
+        self.final_offset = _seconds(last.utcoffset())
+        self.final_name = last.tzname() or ""
 
 
 _FIXED_ZONE_NAMES = frozenset(
@@ -203,8 +214,7 @@ def _utc_now() -> tuple[int, int]:
     text = os.environ.get(_MOCK_VARIABLE)
     if text is not None:
         if text != _mock_text:
-            parsed = _parse_rfc3339(text)
-            _mock_instant = None if parsed is None else (parsed[0], parsed[1])
+            _mock_instant = _parse_rfc3339(text)
             _mock_text = text
         if _mock_instant is not None:
             return _mock_instant
@@ -228,15 +238,16 @@ def use_now(instant: ZenDate | datetime | str | int) -> Iterator[None]:
 def _instant_of(instant: ZenDate | datetime | str | int) -> tuple[int, int]:
     if isinstance(instant, ZenDate) and instant._local is not None:
         return instant._epoch, instant._ns
-    if isinstance(instant, datetime) and instant.utcoffset() is not None:
-        utc = instant.replace(tzinfo=None) - instant.utcoffset()  # type: ignore[operator]
+    offset = instant.utcoffset() if isinstance(instant, datetime) else None
+    if isinstance(instant, datetime) and offset is not None:
+        utc = instant.replace(tzinfo=None) - offset
         return _naive_epoch(utc), utc.microsecond * 1000
     if type(instant) is int:
         return instant // 1000, instant % 1000 * 1_000_000
     if type(instant) is str:
         parsed = _parse_rfc3339(instant)
         if parsed is not None:
-            return parsed[0], parsed[1]
+            return parsed
     raise ValueError(f"not an instant: {instant!r}")
 
 
@@ -259,8 +270,19 @@ def _local_offsets(naive: datetime, zone: _Zone) -> tuple[int, ...]:
     first = _seconds(aware.utcoffset())
     second = _seconds(aware.replace(fold=1).utcoffset())
     if first == second:
-        return (first,)
-    return tuple(offset for offset in (first, second) if _round_trips(naive, offset, info))
+        offsets: tuple[int, ...] = (first,)
+    else:
+        offsets = tuple(offset for offset in (first, second) if _round_trips(naive, offset, info))
+    return offsets if naive.year < 2099 else _frozen_offsets(naive, offsets, zone)
+
+
+def _frozen_offsets(naive: datetime, offsets: tuple[int, ...], zone: _Zone) -> tuple[int, ...]:
+    """Offsets of a wall time near or after 2100, when the zone's last offset is frozen."""
+    wall = _naive_epoch(naive)
+    kept = [offset for offset in offsets if wall - offset < _TABLE_END]
+    if wall - zone.final_offset >= _TABLE_END and zone.final_offset not in kept:
+        kept.append(zone.final_offset)
+    return tuple(sorted(kept, reverse=True))  # the larger offset is the earlier instant
 
 
 def _round_trips(naive: datetime, offset: int, info: ZoneInfo) -> bool:
@@ -278,6 +300,9 @@ def _at_instant(epoch: int, ns: int, zone: _Zone) -> ZenDate:
         utc = _EPOCH + timedelta(seconds=epoch)
         if zone.fixed is not None:
             return ZenDate._make(utc + timedelta(seconds=zone.fixed), zone.fixed, epoch, ns, zone)
+        if epoch >= _TABLE_END:
+            offset = zone.final_offset
+            return ZenDate._make(utc + timedelta(seconds=offset), offset, epoch, ns, zone)
         aware = zone.info.fromutc(utc.replace(tzinfo=zone.info))
     except (OverflowError, ValueError):
         return INVALID
@@ -413,9 +438,9 @@ def _time_of_day(text: str, pattern: str) -> int | None:
     return fields["H"] * 3600 + fields["M"] * 60 + min(fields.get("S", 0), 59)
 
 
-def _parse_rfc3339(text: str) -> tuple[int, int, _Fields, int] | None:
-    """chrono's ``DateTime::parse_from_rfc3339``: (epoch seconds, ns, local fields, offset).
-    Accepts 'T', 't' or ' ' between date and time, 'Z'/'z' or ±hh:mm (up to 23:59)."""
+def _parse_rfc3339(text: str) -> tuple[int, int] | None:
+    """chrono's ``DateTime::parse_from_rfc3339``: (epoch seconds, nanoseconds). Accepts 'T',
+    't' or ' ' between date and time, then 'Z', 'z' or ±hh:mm (at most 23:59)."""
     if len(text) < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt ":
         return None
     if text[13] != ":" or text[16] != ":":
@@ -448,13 +473,11 @@ def _parse_rfc3339(text: str) -> tuple[int, int, _Fields, int] | None:
             offset = -offset
     else:
         return None
-    if hour > 23 or minute > 59 or second > 60 or not 1 <= month <= 12:
-        return None
     fields = _build_fields({"Y": year, "m": month, "d": day, "H": hour, "M": minute,
                             "S": second, "f": ns}, False)
     if fields is None:
         return None
-    return _naive_epoch(fields.naive) - offset, fields.ns, fields, offset
+    return _naive_epoch(fields.naive) - offset, fields.ns
 
 
 # Zen 2.1.3 accepts these layouts besides RFC 3339 and the three lenient chrono formats; a
@@ -737,10 +760,12 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode())
 
 
+@lru_cache(maxsize=1024)
 def parse_duration(text: str) -> Duration:
     """Zen's duration strings ('1d 5h', '2w', '1M', '1q'): numbers followed by units, spaces
     allowed anywhere. A later month, quarter or year term replaces an earlier one (as in
-    Zen); second-based terms add up. Raises ValueError with Zen's message."""
+    Zen); second-based terms add up. Raises ValueError with Zen's message. Cached: duration
+    strings are nearly always literals of the expression."""
     seconds, months, years = 0, 0, 0
     index, length = 0, len(text)
 
@@ -905,6 +930,10 @@ def add_duration(date: ZenDate, duration: Duration) -> ZenDate:
     moved = _at_instant(epoch + duration.seconds, ns, zone)
     if moved._local is None:
         return INVALID
+    if duration.months == 0 and duration.years == 0:
+        # Zen still re-resolves the unchanged wall time, which fails only if it is ambiguous
+        unique = zone.fixed is not None or len(_local_offsets(moved._local, zone)) == 1
+        return moved if unique else INVALID
     stepped = _relocal(moved, _add_months(moved._local, duration.months), ns)
     if stepped is None or stepped._local is None:
         return INVALID
@@ -915,6 +944,7 @@ def add_duration(date: ZenDate, duration: Duration) -> ZenDate:
 
 
 def start_of(date: ZenDate, unit: str) -> ZenDate:
+    """``date.startOf(unit)``: chrono's field-by-field steps (weeks start on Monday)."""
     local = date._local
     if local is None:
         return INVALID
@@ -935,15 +965,11 @@ def start_of(date: ZenDate, unit: str) -> ZenDate:
         elif unit == MONTH:
             start = local.replace(day=1)
             walls.append(start)
-        elif unit == QUARTER:
+        elif unit in (QUARTER, YEAR):
             # chrono sets the month first: May 31 -> April 31 does not exist -> invalid
-            start = _replace(local, month=(local.month - 1) // 3 * 3 + 1)
-            walls += [start, _replace(start, day=1)]
-            start = _replace(start, day=1)
-        elif unit == YEAR:
-            start = local.replace(month=1)
-            walls += [start, start.replace(day=1)]
-            start = start.replace(day=1)
+            month = _replace(local, month=1 if unit == YEAR else (local.month - 1) // 3 * 3 + 1)
+            start = _replace(month, day=1)
+            walls += [month, start]
         walls += _zero_time(start)
     return _steps(date, walls, 0)
 
@@ -965,6 +991,8 @@ def _last_time(naive: datetime | None) -> list[datetime | None]:
 
 
 def end_of(date: ZenDate, unit: str) -> ZenDate:
+    """``date.endOf(unit)``: the last nanosecond of the unit, chrono's steps (weeks end on
+    Sunday)."""
     local = date._local
     if local is None:
         return INVALID
@@ -994,6 +1022,7 @@ def end_of(date: ZenDate, unit: str) -> ZenDate:
 
 
 def set_unit(date: ZenDate, unit: str, value: int) -> ZenDate:
+    """``date.set(unit, value)``: one wall-time field; invalid if the result does not exist."""
     local = date._local
     if local is None:
         return INVALID
@@ -1057,21 +1086,21 @@ def is_same(a: ZenDate, b: ZenDate, unit: str | None) -> bool:
     start, end = start_of(a, unit), end_of(a, unit)
     if start._local is None or end._local is None:
         return False
-    return start._key() <= b._key() <= end._key()  # type: ignore[operator]
+    return start._sort_key() <= b._sort_key() <= end._sort_key()
 
 
 def is_before(a: ZenDate, b: ZenDate, unit: str | None) -> bool:
     if a._local is None or b._local is None:
         return False
     end = a if unit is None else end_of(a, unit)
-    return end._local is not None and end._key() < b._key()  # type: ignore[operator]
+    return end._local is not None and end._sort_key() < b._sort_key()
 
 
 def is_after(a: ZenDate, b: ZenDate, unit: str | None) -> bool:
     if a._local is None or b._local is None:
         return False
     start = a if unit is None else start_of(a, unit)
-    return start._local is not None and b._key() < start._key()  # type: ignore[operator]
+    return start._local is not None and b._sort_key() < start._sort_key()
 
 
 # -- formatting (chrono strftime) -------------------------------------------------------------
@@ -1240,6 +1269,8 @@ def _number(letter: str, local: datetime, date: ZenDate) -> int:
 def _abbreviation(date: ZenDate) -> str:
     zone, local = date._zone, date._local
     assert zone is not None and local is not None
+    if zone.fixed is None and date._epoch >= _TABLE_END:
+        return zone.final_name
     utc = local - timedelta(seconds=date._offset)
     return zone.info.fromutc(utc.replace(tzinfo=zone.info)).tzname() or ""
 
@@ -1271,7 +1302,8 @@ def _fixed(name: str, local: datetime, date: ZenDate) -> str:
     # "+": RFC 3339 with automatic fraction and a numeric offset
     second = local.second + (1 if date._ns >= NANOS else 0)
     return (f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:"
-            f"{local.minute:02d}:{second:02d}{_auto_fraction(ns)}{_offset_text(date._offset, ':z')}")
+            f"{local.minute:02d}:{second:02d}{_auto_fraction(ns)}"
+            f"{_offset_text(date._offset, ':z')}")
 
 
 def _naive_text(local: datetime, ns: int) -> str:
@@ -1321,10 +1353,9 @@ METHODS: dict[str, tuple[int, int | None]] = {
 }
 
 
-def _unit_argument(method: str, value: Any, position: str = "unit") -> str:
+def _unit_argument(method: str, value: Any) -> str:
     if type(value) is not str:
-        raise _fail(f"date method {method}", f"{position} must be a string, got "
-                                              f"{type_name(value)}")
+        raise _fail(f"date method {method}", f"unit must be a string, got {type_name(value)}")
     unit = _UNITS.get(value)
     if unit is None:
         raise _fail(f"date method {method}", f"invalid duration unit {value!r}")
@@ -1444,10 +1475,6 @@ def _local(date: ZenDate) -> datetime:
     return date._local
 
 
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
 _METHOD_IMPLEMENTATIONS: dict[str, Callable[[ZenDate, list[Any]], Any]] = {
     "add": _add,
     "sub": _sub,
@@ -1535,11 +1562,16 @@ def _legacy_parse(text: str) -> _Fields | None:
     """Zen's legacy parser: 'now', 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' or RFC 3339 (as UTC)."""
     if text == "now":
         return _utc_fields(*_utc_now())
+    return _legacy_parse_text(text)
+
+
+@lru_cache(maxsize=1024)
+def _legacy_parse_text(text: str) -> _Fields | None:
     fields = _scan(text, "Y-m-d H:M:S") or _scan(text, "Y-m-d", date_only=True)
     if fields is not None:
         return fields
     rfc = _parse_rfc3339(text)
-    return None if rfc is None else _utc_fields(rfc[0], rfc[1])
+    return None if rfc is None else _utc_fields(*rfc)
 
 
 def _legacy_datetime(name: str, value: Any) -> _Fields:
@@ -1566,10 +1598,6 @@ def _describe(value: Any) -> str:
     return type_name(value)
 
 
-def _legacy_epoch(fields: _Fields) -> int:
-    return _naive_epoch(fields.naive)
-
-
 @builtin(FUNCTIONS, "date", 1)
 def zen_date(value: Any) -> int:
     """Deprecated: epoch seconds of a date text, a number (kept) or a date."""
@@ -1578,7 +1606,7 @@ def zen_date(value: Any) -> int:
         fields = _legacy_parse(value)
         if fields is None:
             raise _fail("date", f"cannot parse {value!r} as a date time")
-        return _legacy_epoch(fields)
+        return _naive_epoch(fields.naive)
     if kind is int or kind is float:
         seconds = _truncate(value)
         if abs(seconds) > _I64_MAX:
