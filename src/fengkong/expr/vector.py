@@ -49,6 +49,12 @@ class Column:
         self.null = null
         self.integral = integral
 
+    def take(self, rows: np.ndarray) -> Column:
+        """The values at ``rows`` (constants stay constants)."""
+        data = self.data[rows] if np.ndim(self.data) else self.data
+        null = self.null[rows] if self.null is not None else None
+        return Column(self.kind, data, null, self.integral)
+
     @staticmethod
     def constant(value: Any) -> Column:
         if value is None:
@@ -97,6 +103,11 @@ class Frame:
         self.columns = columns
         self.length = length
         self._records: list[dict[str, Any]] | None = None
+
+    def take(self, rows: np.ndarray) -> Frame:
+        """The frame restricted to ``rows`` (positions), in that order."""
+        return Frame({path: column.take(rows) for path, column in self.columns.items()},
+                     len(rows))
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as nested dicts (built on first use, for row-by-row fallbacks)."""
