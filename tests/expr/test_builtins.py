@@ -426,3 +426,17 @@ def test_random_syntax_validity_matches_zen(seed: int) -> None:
             result,
             expected,
         )
+
+
+def test_regex_compilation_is_bounded() -> None:
+    started = time.perf_counter()
+    # Repeating nothing is nothing, however large the count (Zen agrees).
+    assert ours("extract", "aaa", "(?:){4294967295}") == theirs(
+        "extract", "aaa", "(?:){4294967295}"
+    )
+    assert ours("matches", "aaa", "(?:a{0}){4294967295}") is True
+    with pytest.raises(ExpressionEvaluationError, match=r"^matches: .*longer than"):
+        ours("matches", "x", "x" * 200_000)
+    with pytest.raises(ExpressionEvaluationError, match=r"^extract: .*exceeds"):
+        ours("extract", "x", "a{0,4294967295}")
+    assert time.perf_counter() - started < 5

@@ -17,9 +17,16 @@ control the input text. So this module does not use ``re`` for user patterns: it
 Rust syntax itself (rejecting what Rust rejects: look-around, back-references, ``\\Z``...) and
 runs the pattern on a Pike VM, a breadth-first NFA simulation whose cost is at most
 proportional to ``len(text) * len(program)`` whatever the pattern. Compiled programs are
-capped at ``_REGEX_MAX_PROGRAM`` instructions and nesting at 250 levels (Rust's nest limit);
-compiled patterns are cached. Unicode classes (``\\w``, ``\\d``, ``\\p{L}``...) come from
-:mod:`unicodedata`; scripts (``\\p{Han}``...) from the table below, limited to common scripts.
+capped at ``_REGEX_MAX_PROGRAM`` instructions, patterns at ``_REGEX_MAX_LENGTH`` characters
+and nesting at 250 levels (Rust's nest limit); compiled patterns are cached. Repetitions are laid out as Rust's compiler lays them out, so
+``extract`` reports the same groups. Unicode classes (``\\w``, ``\\d``, ``\\p{L}``...) come
+from :mod:`unicodedata`, whose Unicode version may be older than Zen's; scripts
+(``\\p{Han}``...) from the table below, limited to common scripts.
+
+Intentional differences from Zen: ``len`` counts characters, not UTF-8 bytes (Chinese names);
+``rand`` with a negative bound raises an error where Zen panics; a Unicode property or script
+outside the supported set, and a pattern over the length or program-size caps above, are
+evaluation errors.
 """
 
 from __future__ import annotations
@@ -558,6 +565,7 @@ def zen_merge_deep(value: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 _REGEX_MAX_PROGRAM = 50_000
+_REGEX_MAX_LENGTH = 10_000  # bounds the time to parse a pattern that comes from input data
 _REGEX_NEST_LIMIT = 250
 _MAX_CODE_POINT = 0x10FFFF
 
@@ -787,6 +795,8 @@ Node = tuple[Any, ...]
 
 
 class _Flags:
+    """The flags in force at a point of the pattern: ``(?imsUuxR)``."""
+
     __slots__ = ("crlf", "dot_all", "ignore_case", "multi_line", "swap_greed", "unicode",
                  "verbose")  # fmt: skip
 
@@ -1230,6 +1240,13 @@ def _either_not_both(left: CharTest, right: CharTest) -> CharTest:
     return lambda c: left(c) != right(c)
 
 
+def _is_void(node: Node) -> bool:
+    """Whether a parsed pattern compiles to no instruction at all (``(?:)``, ``(?:){9}``)."""
+    if node[0] == "cat":
+        return all(_is_void(item) for item in node[1])
+    return node[0] == "repeat" and (node[3] == 0 or _is_void(node[1]))
+
+
 def _can_be_empty(node: Node) -> bool:
     """Whether a parsed pattern can match the empty string."""
     kind = node[0]
@@ -1343,6 +1360,8 @@ class _Program:
     def compile_repeat(self, node: Node, low: int, high: int | None, greedy: bool) -> None:
         """Repetitions laid out as Rust's Thompson compiler does: the layout decides which
         thread wins a tie, and so which text the groups capture."""
+        if _is_void(node):
+            return  # `(?:){4294967295}` is nothing, and must not loop four billion times
         if high is None and low == 0 and not _can_be_empty(node):
             loop = len(self.code)  # `e*`: one split that the body jumps back to
             split = self.split(greedy)
@@ -1465,6 +1484,8 @@ class _Program:
 @lru_cache(maxsize=256)
 def _compile_pattern(pattern: str) -> _Program | str:
     """Compiled program, or the reason Rust's regex crate would reject the pattern."""
+    if len(pattern) > _REGEX_MAX_LENGTH:
+        return f"pattern longer than {_REGEX_MAX_LENGTH} characters"
     try:
         parser = _Parser(pattern)
         return _Program(parser.parse(), parser.groups)
