@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 INPUT = {"id": "in", "name": "Request", "type": "inputNode", "content": {}}
 OUTPUT = {"id": "out", "name": "Response", "type": "outputNode", "content": {}}
 
 
-def graph(nodes: list[dict[str, Any]], edges: list[tuple[str, ...]]) -> dict[str, Any]:
+def graph(nodes: list[dict[str, Any]], edges: Sequence[tuple[str, ...]]) -> dict[str, Any]:
     """Nodes plus edges given as ``(source, target)`` or ``(source, target, handle)``."""
     jdm_edges = []
     for number, (source, target, *handle) in enumerate(edges):

@@ -93,7 +93,7 @@ def test_as_loader() -> None:
     assert isinstance(as_loader({"a": {}}), MappingLoader)
     assert isinstance(as_loader("."), DirectoryLoader)
     with pytest.raises(TypeError):
-        as_loader(42)  # type: ignore[arg-type]
+        as_loader(42)
 
 
 def test_evaluation_does_not_modify_the_context() -> None:

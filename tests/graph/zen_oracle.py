@@ -62,9 +62,9 @@ def zen_outcome(graph: dict[str, Any] | Path, context: dict[str, Any], *,
         config: dict[str, Any] = {"type": "fs", "path": str(loader or root)}
     else:
         config = {"type": "static", "content": {**(loader or {}), key: graph}}  # type: ignore[dict-item]
-    engine = zen.ZenEngine({"loader": config})
+    engine = zen.ZenEngine({"loader": config})  # type: ignore[arg-type]
     try:
-        return Outcome(engine.evaluate(key, context, {"trace": trace}))
+        return Outcome(dict(engine.evaluate(key, context, {"trace": trace})))
     except RuntimeError as error:
         return Outcome(None, str(error).split("\n")[0])
 
