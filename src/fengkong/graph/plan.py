@@ -82,22 +82,29 @@ class _WalkState:
         return [self.targets[edge] for edge in self.out_edges(node)]
 
     def remove_edge(self, edge: int) -> None:
-        """Remove an edge and, recursively, whatever it alone kept connected (as Zen does)."""
-        if not self.alive_edges[edge]:
-            return
-        self.alive_edges[edge] = False
-        source, target = self.sources[edge], self.targets[edge]
-        for node, emptied, opposite in ((target, self.in_edges, self.out_edges),
-                                        (source, self.out_edges, self.in_edges)):
-            if self.alive_nodes[node] and not emptied(node):
-                for other in opposite(node):
-                    self.remove_edge(other)
-                self.remove_node(node)
+        """Remove an edge and whatever it alone kept connected (as Zen does, recursively).
+
+        A node left without inputs goes with its outgoing edges; a node left without outputs
+        goes with its incoming edges; and so on. Done with a work list rather than recursion
+        so that long chains cannot exhaust Python's stack; the nodes removed are the same.
+        """
+        pending = [edge]
+        while pending:
+            edge = pending.pop()
+            if not self.alive_edges[edge]:
+                continue
+            self.alive_edges[edge] = False
+            source, target = self.sources[edge], self.targets[edge]
+            for node, emptied, opposite in ((target, self.in_edges, self.out_edges),
+                                            (source, self.out_edges, self.in_edges)):
+                if self.alive_nodes[node] and not emptied(node):
+                    pending.extend(opposite(node))
+                    self.remove_node(node)
 
     def remove_node(self, node: int) -> None:
+        # Its remaining edges are queued by ``remove_edge`` (which then finds them alive and
+        # checks their other ends) before the node itself goes.
         self.alive_nodes[node] = False
-        for edge in self.outgoing[node] + self.incoming[node]:
-            self.alive_edges[edge] = False
 
     def entry_nodes(self) -> list[int]:
         return [node for node, kind in enumerate(self.types)
