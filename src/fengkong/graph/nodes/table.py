@@ -183,11 +183,13 @@ class _Table:
             cells["_description"] = rule["_description"]
         references: dict[str, Any] = {}
         for column in self.columns:
-            # Zen leaves out columns without a field and cells absent from the rule.
+            # Zen leaves out columns without a field and cells absent from the rule, and
+            # reads no reference values when the input is not an object.
             if column.reference is None or column.id not in rule:
                 continue
-            with contextlib.suppress(ExpressionEvaluationError):
-                references[column.field] = column.reference(scope)
+            if type(scope) is dict:
+                with contextlib.suppress(ExpressionEvaluationError):
+                    references[column.field] = column.reference(scope)
             cells[f"{column.field}[{column.id}]"] = rule[column.id] or ""
         return {"index": index, "reference_map": references, "rule": cells}
 
