@@ -23,6 +23,7 @@ row instead — slower, never different.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -50,10 +51,16 @@ class Column:
         self.integral = integral
 
     def take(self, rows: np.ndarray) -> Column:
-        """The values at ``rows`` (constants stay constants)."""
-        data = self.data[rows] if np.ndim(self.data) else self.data
-        null = self.null[rows] if self.null is not None else None
-        return Column(self.kind, data, null, self.integral)
+        """The values at ``rows`` (constants stay constants), copied when first read."""
+        if not np.ndim(self.data):
+            return Column(self.kind, self.data, self.null[rows] if self.null is not None
+                          else None, self.integral)
+        return TakenColumn(self, rows)
+
+    @property
+    def origin(self) -> tuple[Column, np.ndarray | None]:
+        """The column this one was taken from and at which rows (itself, None if not)."""
+        return self, None
 
     @staticmethod
     def constant(value: Any) -> Column:
@@ -68,6 +75,42 @@ class Column:
         raise Unsupported(f"constant of type {type(value).__name__}")
 
 
+class TakenColumn(Column):
+    """Some rows of another column, gathered only if read.
+
+    After a switch, each branch gets its rows of every column; most input columns are never
+    read and pass through to the result unchanged, so copying them would be wasted work.
+    """
+
+    __slots__ = ("_data", "_null", "_rows", "_source")
+
+    def __init__(self, source: Column, rows: np.ndarray) -> None:
+        base, base_rows = source.origin
+        # Taking from a taken column composes the row indices onto the original.
+        self._source = base
+        self._rows = rows if base_rows is None else base_rows[rows]
+        self.kind, self.integral = source.kind, source.integral
+        self._data: Any = None
+        self._null: Any = False
+
+    @property  # type: ignore[override]
+    def data(self) -> Any:
+        if self._data is None:
+            self._data = self._source.data[self._rows]
+        return self._data
+
+    @property  # type: ignore[override]
+    def null(self) -> np.ndarray | None:
+        if self._null is False:
+            source_null = self._source.null
+            self._null = source_null[self._rows] if source_null is not None else None
+        return self._null
+
+    @property
+    def origin(self) -> tuple[Column, np.ndarray | None]:
+        return self._source, self._rows
+
+
 def column_from_values(values: list[Any] | np.ndarray) -> Column:
     """Build a column from Python values (JSON-like), choosing the narrowest kind."""
     if isinstance(values, np.ndarray) and values.dtype != object:
@@ -77,7 +120,15 @@ def column_from_values(values: list[Any] | np.ndarray) -> Column:
         data = values.astype(np.float64, copy=False)
         null = np.isnan(data) if not integral else None
         return Column(NUMBER, data, null if null is not None and null.any() else None, integral)
+    if isinstance(values, np.ndarray) and len(values) and type(values[0]) is str:
+        text = _text_column(values)
+        if text is not None:
+            return text
     items = list(values)
+    if items and type(items[0]) in (int, float, bool, str):
+        fast = _uniform_column(items)
+        if fast is not None:
+            return fast
     null = np.fromiter((item is None for item in items), dtype=bool, count=len(items))
     present = [item for item in items if item is not None]
     kinds = {type(item) for item in present}
@@ -94,6 +145,36 @@ def column_from_values(values: list[Any] | np.ndarray) -> Column:
     data[:] = items
     kind = TEXT if kinds == {str} else OBJECT
     return Column(kind, data, null if has_null else None)
+
+
+def _uniform_column(items: list[Any]) -> Column | None:
+    """The common case, values all of one JSON type and no nulls, in one NumPy call."""
+    first = type(items[0])
+    if first is str:
+        return _text_column(items)
+    try:
+        array = np.array(items)
+    except (ValueError, OverflowError):
+        return None
+    kind = array.dtype.kind
+    if first is bool and kind == "b":
+        return Column(BOOL, array)
+    if first in (int, float) and kind in "if":
+        # np.array also accepts bools among numbers; ZEN does not mix them.
+        if kind == "i" or all(type(item) is not bool for item in items):
+            return Column(NUMBER, array.astype(np.float64, copy=False), None, kind == "i")
+    return None
+
+
+def _text_column(items: list[Any] | np.ndarray) -> Column | None:
+    """Strings without nulls, kept as an object array (no copy for an object ndarray)."""
+    if set(map(type, items)) != {str}:
+        return None
+    if isinstance(items, np.ndarray):
+        return Column(TEXT, items)
+    data = np.empty(len(items), dtype=object)
+    data[:] = items
+    return Column(TEXT, data)
 
 
 class Frame:
@@ -128,6 +209,10 @@ class Frame:
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Frame:
+        if rows:
+            regular = _regular_frame(rows)
+            if regular is not None:
+                return regular
         paths: dict[str, None] = {}
         flat_rows = [_flatten(row) for row in rows]
         for flat in flat_rows:
@@ -143,6 +228,35 @@ class Frame:
         if len(lengths) > 1:
             raise ValueError(f"columns have different lengths: {sorted(lengths)}")
         return cls(built, lengths.pop() if lengths else 0)
+
+
+def _regular_frame(rows: list[dict[str, Any]]) -> Frame | None:
+    """Columns for rows that all have the first row's shape (the usual batch), or None.
+
+    Each nested object is pulled out of all rows once, then its fields; a row with a missing
+    key fails a lookup, a row with an extra key fails the size check, and either sends the
+    batch to the general conversion.
+    """
+    columns: dict[str, Column] = {}
+
+    def walk(objects: list[Any], template: dict[str, Any], prefix: str) -> None:
+        if set(map(len, objects)) != {len(template)}:  # an extra or missing key somewhere
+            raise KeyError(prefix)
+        for key, example in template.items():
+            values = list(map(itemgetter(key), objects))
+            if type(example) is dict and example:
+                walk(values, example, f"{prefix}{key}.")
+                continue
+            column = column_from_values(values)
+            if column.kind == OBJECT and any(type(v) is dict and v for v in values):
+                raise KeyError(key)
+            columns[f"{prefix}{key}"] = column
+
+    try:
+        walk(rows, rows[0], "")
+    except (KeyError, TypeError):
+        return None
+    return Frame(columns, len(rows))
 
 
 def values_of(column: Column, length: int) -> list[Any]:
@@ -578,6 +692,9 @@ def _call(node: ast.Call) -> VectorFn:
             return Column(NUMBER, rounded, column.null, places == 0)
 
         return round_
+    if name in _ARRAY_REDUCERS and len(node.arguments) == 1 and isinstance(
+            node.arguments[0], ast.ArrayLiteral) and node.arguments[0].items:
+        return _reduce_array(name, node.arguments[0])
     function = _NUMERIC_FUNCTIONS.get(name)
     if function is None or len(node.arguments) != 1:
         raise Unsupported(f"{name}()")
@@ -589,6 +706,30 @@ def _call(node: ast.Call) -> VectorFn:
                       name != "abs" or column.integral)
 
     return call
+
+
+_ARRAY_REDUCERS = ("min", "max", "sum", "avg")
+
+
+def _reduce_array(name: str, array: ast.ArrayLiteral) -> VectorFn:
+    """``max([a, b, 0])``: element-wise over the listed columns."""
+    items = [compile_vector(item) for item in array.items]
+    count = len(items)
+
+    def reduce(batch: Batch) -> Column:
+        columns = [_number_argument(item(batch), batch) for item in items]
+        stacked = np.stack([column.data for column in columns])
+        integral = all(column.integral for column in columns)
+        if name == "min":
+            return Column(NUMBER, stacked.min(axis=0), None, integral)
+        if name == "max":
+            return Column(NUMBER, stacked.max(axis=0), None, integral)
+        total = stacked.sum(axis=0)
+        if name == "sum":
+            return Column(NUMBER, total if integral else snap(total), None, integral)
+        return Column(NUMBER, snap(total / count), None, False)
+
+    return reduce
 
 
 def _number_argument(column: Column, batch: Batch) -> Column:

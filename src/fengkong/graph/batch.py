@@ -27,7 +27,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fengkong.errors import FengkongError
-from fengkong.expr.vector import NULL, OBJECT, Column, Frame, column_from_values, values_of
+from fengkong.expr.vector import (
+    BOOL,
+    NULL,
+    NUMBER,
+    OBJECT,
+    TEXT,
+    Column,
+    Frame,
+    column_from_values,
+    values_of,
+)
 from fengkong.graph.batch_nodes import VectorNode, fallback_node, vector_node
 from fengkong.graph.plan import Segment
 from fengkong.graph.runtime import Run
@@ -39,7 +49,7 @@ if TYPE_CHECKING:
 class BatchResult:
     """Decisions for a batch: result columns by dotted path, plus one error per row."""
 
-    def __init__(self, length: int, columns: dict[str, list[Any]], errors: list[str | None]
+    def __init__(self, length: int, columns: dict[str, Column], errors: list[str | None]
                  ) -> None:
         self.length = length
         self.columns = columns
@@ -48,20 +58,38 @@ class BatchResult:
     def __len__(self) -> int:
         return self.length
 
+    @property
+    def paths(self) -> list[str]:
+        """The dotted paths of the result fields, e.g. ``["offer.apr", "status"]``."""
+        return list(self.columns)
+
     def column(self, path: str) -> list[Any]:
         """The values of one result field (``None`` where absent), e.g. ``"offer.apr"``."""
-        return self.columns.get(path, [None] * self.length)
+        column = self.columns.get(path)
+        return values_of(column, self.length) if column is not None else [None] * self.length
+
+    def array(self, path: str) -> np.ndarray:
+        """One result field as a NumPy array: float64 (NaN where absent), bool or object."""
+        column = self.columns.get(path)
+        if column is None or column.kind == NULL:
+            return np.full(self.length, np.nan)
+        data = np.broadcast_to(column.data, (self.length,))
+        if column.null is None:
+            return np.array(data)
+        if data.dtype == np.float64:
+            return np.where(column.null, np.nan, data)
+        return np.array(self.column(path), dtype=object)
 
     def records(self) -> list[dict[str, Any] | None]:
         """Each row's result as a nested dict (``None`` for rows that failed)."""
         records: list[dict[str, Any] | None] = []
-        paths = [(path, path.split("."), values) for path, values in self.columns.items()]
+        paths = [(path.split("."), self.column(path)) for path in self.columns]
         for row in range(self.length):
             if self.errors[row] is not None:
                 records.append(None)
                 continue
             record: dict[str, Any] = {}
-            for _, keys, values in paths:
+            for keys, values in paths:
                 value = values[row]
                 if value is None:
                     continue
@@ -86,23 +114,49 @@ def to_frame(data: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]] | F
 
 
 class _Collector:
-    """Gathers the result columns and errors of row groups into whole-batch lists."""
+    """Gathers the result frames of row groups into whole-batch columns."""
 
     def __init__(self, length: int) -> None:
         self.length = length
-        self.columns: dict[str, list[Any]] = {}
+        self.pieces: list[tuple[np.ndarray, Frame]] = []
         self.errors: list[str | None] = [None] * length
         self.rerun = np.zeros(length, dtype=bool)
 
     def store(self, positions: np.ndarray, result: Frame) -> None:
-        where = positions.tolist()
-        for path, column in result.columns.items():
-            values = values_of(column, len(where))
-            target = self.columns.get(path)
-            if target is None:
-                target = self.columns[path] = [None] * self.length
-            for position, value in zip(where, values, strict=True):
-                target[position] = value
+        self.pieces.append((positions, result))
+
+    def columns(self) -> dict[str, Column]:
+        """One column per result path, absent (null) where a row group lacks it."""
+        by_path: dict[str, list[tuple[np.ndarray, Column]]] = {}
+        for positions, frame in self.pieces:
+            for path, column in frame.columns.items():
+                by_path.setdefault(path, []).append((positions, column))
+        return {path: _assemble(pieces, self.length) for path, pieces in by_path.items()}
+
+
+def _assemble(pieces: list[tuple[np.ndarray, Column]], length: int) -> Column:
+    passed_on = _passed_on(pieces, length)
+    if passed_on is not None:
+        return passed_on
+    kinds = {column.kind for _, column in pieces} - {NULL}
+    null = np.ones(length, dtype=bool)
+    if len(kinds) == 1 and next(iter(kinds)) in (NUMBER, BOOL, TEXT):
+        kind = next(iter(kinds))
+        data = np.zeros(length, dtype={NUMBER: np.float64, BOOL: bool, TEXT: object}[kind])
+        integral = True
+        for positions, column in pieces:
+            if column.kind == NULL:
+                continue
+            data[positions] = column.data
+            null[positions] = column.null if column.null is not None else False
+            integral = integral and column.integral
+        return Column(kind, data, null if null.any() else None, integral and kind == NUMBER)
+    values: list[Any] = [None] * length
+    for positions, column in pieces:
+        for position, value in zip(positions.tolist(), values_of(column, len(positions)),
+                                   strict=True):
+            values[position] = value
+    return column_from_values(values)
 
 
 class BatchEvaluator:
@@ -125,7 +179,7 @@ class BatchEvaluator:
         else:
             self._walk(self.graph.planner.root, frame, np.arange(frame.length), {}, collector)
         self._rerun(frame, collector)
-        return BatchResult(frame.length, collector.columns, collector.errors)
+        return BatchResult(frame.length, collector.columns(), collector.errors)
 
     def _walk(self, segment: Segment, frame: Frame, positions: np.ndarray,
               outputs: dict[int, Frame], collector: _Collector) -> None:
@@ -140,7 +194,9 @@ class BatchEvaluator:
             result = merge_frames([outputs[index] for index in segment.ending], frame.length,
                                   into_empty=True)
             collector.rerun[positions[failed]] = True
-            collector.store(positions[~failed], result.take(np.flatnonzero(~failed)))
+            kept = np.flatnonzero(~failed)
+            collector.store(positions[kept], result if len(kept) == frame.length
+                            else result.take(kept))
             return
         index, predecessors = segment.switch
         node_input = outputs[index] = self._gather(index, predecessors, frame, outputs)
@@ -151,8 +207,13 @@ class BatchEvaluator:
             if not len(selected):
                 continue
             following = self.graph.planner.after(segment, choice)
-            subset = {key: value.take(selected) for key, value in outputs.items()}
-            self._walk(following, frame.take(selected), positions[selected], subset, collector)
+            if len(selected) == frame.length:
+                self._walk(following, frame, positions, dict(outputs), collector)
+                continue
+            taken: dict[int, Column] = {}  # node outputs share columns: take each once
+            subset = {key: _take(value, selected, taken) for key, value in outputs.items()}
+            self._walk(following, _take(frame, selected, taken), positions[selected], subset,
+                       collector)
 
     def _gather(self, index: int, predecessors: tuple[int, ...], frame: Frame,
                 outputs: dict[int, Frame]) -> Frame:
@@ -168,16 +229,48 @@ class BatchEvaluator:
         if not len(rows):
             return
         records = frame.records()
+        results: list[dict[str, Any]] = []
         for row in rows.tolist():
-            for values in collector.columns.values():
-                values[row] = None
             try:
                 result = self.decision.evaluate(records[row])["result"]
             except FengkongError as error:
                 collector.errors[row] = str(error)
-                continue
-            flat = Frame.from_rows([result] if type(result) is dict else [{}])
-            collector.store(np.array([row]), flat)
+                result = {}
+            results.append(result if type(result) is dict else {})
+        # Stored last, so these rows' exact results override anything the group stored.
+        collector.store(rows, Frame.from_rows(results) if results else Frame({}, 0))
+
+
+def _passed_on(pieces: list[tuple[np.ndarray, Column]], length: int) -> Column | None:
+    """An input column that reached the result untouched in every row group: reuse it."""
+    source = pieces[0][1].origin[0]
+    if len(source.data if np.ndim(source.data) else ()) != length:
+        return None
+    covered = np.zeros(length, dtype=bool)
+    for positions, column in pieces:
+        base, rows = column.origin
+        if base is not source:
+            return None
+        if rows is None:
+            if len(positions) != length:
+                return None
+        elif len(rows) != len(positions) or not np.array_equal(rows, positions):
+            return None
+        covered[positions] = True
+    if covered.all():
+        return source
+    null = ~covered if source.null is None else source.null | ~covered
+    return Column(source.kind, source.data, null, source.integral)
+
+
+def _take(frame: Frame, rows: np.ndarray, taken: dict[int, Column]) -> Frame:
+    columns = {}
+    for path, column in frame.columns.items():
+        done = taken.get(id(column))
+        if done is None:
+            done = taken[id(column)] = column.take(rows)
+        columns[path] = done
+    return Frame(columns, len(rows))
 
 
 def merge_frames(frames: list[Frame], length: int, *, into_empty: bool) -> Frame:

@@ -18,7 +18,9 @@ from fengkong.errors import FengkongError
 from fengkong.expr import CompiledExpression, ast
 from fengkong.expr.vector import (
     NULL,
+    NUMBER,
     OBJECT,
+    TEXT,
     Batch,
     Column,
     Frame,
@@ -229,37 +231,68 @@ class _TableNode(VectorNode):
                               node_id=spec.id, node_name=spec.name)
         self.matcher = VectorMatcher(matcher)
         # Per output field: each rule's expression (None: the rule leaves the field out).
-        self.outputs: list[tuple[str, list[CompiledExpression | None]]] = []
+        self.outputs: list[tuple[str, list[CompiledExpression | None], _Constants]] = []
         for column_id, field in outputs:
-            cells = [(rule.get(column_id) or "").strip() for rule in rules]
-            self.outputs.append((field, [compile_standard(spec, cell) if cell else None
-                                         for cell in cells]))
+            sources = [(rule.get(column_id) or "").strip() for rule in rules]
+            cells = [compile_standard(spec, cell) if cell else None for cell in sources]
+            self.outputs.append((field, cells, _Constants(cells)))
 
     def run(self, node_input: Frame, failed: np.ndarray, run: Run) -> Frame:
         length = node_input.length
         chosen = self.matcher.first(node_input)
         columns: dict[str, Column] = {}
-        rules_used = np.unique(chosen[chosen >= 0])
-        for field, cells in self.outputs:
-            values: list[Any] = [None] * length
-            for rule in rules_used.tolist():
-                expression = cells[rule]
-                if expression is None:
-                    continue
-                rows = np.flatnonzero(chosen == rule)
-                tree = expression.tree
-                if isinstance(tree, ast.Literal):
-                    for row in rows.tolist():
-                        values[row] = tree.value
-                    continue
-                subset = node_input.take(rows)
-                sub_failed = np.zeros(len(rows), dtype=bool)
-                column = _evaluate_column(expression, subset, None, sub_failed)
-                failed[rows[sub_failed]] = True
-                for row, value in zip(rows.tolist(), values_of(column, len(rows)), strict=True):
-                    values[row] = value
-            columns.update(_output_columns(field, column_from_values(values), length))
+        rules_used = np.unique(chosen[chosen >= 0]).tolist()
+        for field, cells, constants in self.outputs:
+            column = constants.pick(chosen)
+            computed = [rule for rule in rules_used
+                        if cells[rule] is not None and not constants.has(rule)]
+            if computed:
+                values = values_of(column, length)
+                for rule in computed:
+                    rows = np.flatnonzero(chosen == rule)
+                    sub_failed = np.zeros(len(rows), dtype=bool)
+                    result = _evaluate_column(cells[rule], node_input.take(rows), None,
+                                              sub_failed)
+                    failed[rows[sub_failed]] = True
+                    for row, value in zip(rows.tolist(), values_of(result, len(rows)),
+                                          strict=True):
+                        values[row] = value
+                column = column_from_values(values)
+            columns.update(_output_columns(field, column, length))
         return _finish(self.options, node_input, Frame(columns, length))
+
+
+class _Constants:
+    """The literal output cells of one output column, picked per row by rule index."""
+
+    def __init__(self, cells: list[CompiledExpression | None]) -> None:
+        self.literal = [cell is not None and isinstance(cell.tree, ast.Literal) for cell in cells]
+        values = [cell.tree.value if literal else None  # type: ignore[union-attr]
+                  for cell, literal in zip(cells, self.literal, strict=True)]
+        kinds = {type(value) for value in values if value is not None}
+        # One slot past the rules holds null, for rows that matched no rule.
+        self.numeric = kinds <= {int, float} and bool(kinds)
+        self.integral = kinds == {int}
+        if self.numeric:
+            self.table = np.array([0.0 if v is None else v for v in values] + [0.0])
+            self.missing = np.array([v is None for v in values] + [True])
+        else:
+            self.table = np.empty(len(values) + 1, dtype=object)
+            self.table[:-1] = values
+            self.missing = np.array([v is None for v in values] + [True])
+        self.text = kinds == {str}
+
+    def has(self, rule: int) -> bool:
+        return self.literal[rule]
+
+    def pick(self, chosen: np.ndarray) -> Column:
+        index = np.where(chosen >= 0, chosen, len(self.table) - 1)
+        null = self.missing[index]
+        if self.numeric:
+            return Column(NUMBER, self.table[index], null if null.any() else None, self.integral)
+        if self.text:
+            return Column(TEXT, self.table[index], null if null.any() else None)
+        return column_from_values(self.table[index].tolist())
 
 
 def _table_node(spec: NodeSpec) -> VectorNode:

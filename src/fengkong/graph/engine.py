@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fengkong.errors import (
     DecisionNotFoundError,
@@ -39,18 +39,22 @@ from fengkong.graph.registry import CompileContext
 from fengkong.graph.runtime import Run
 from fengkong.graph.trace import format_duration
 
+if TYPE_CHECKING:
+    from fengkong.graph.batch import BatchEvaluator, BatchResult
+
 DEFAULT_MAX_DEPTH = 5  # nesting of sub-decisions, as in zen-engine
 
 
 class Decision:
     """A compiled decision graph; evaluate it as many times as needed, from any thread."""
 
-    __slots__ = ("engine", "graph", "key")
+    __slots__ = ("_batch", "engine", "graph", "key")
 
     def __init__(self, graph: CompiledGraph, engine: Engine, key: str | None = None) -> None:
         self.graph = graph
         self.engine = engine
         self.key = key
+        self._batch: BatchEvaluator | None = None  # built on the first evaluate_batch
 
     def evaluate(self, context: Mapping[str, Any] | str | bytes, trace: bool = False, *,
                  max_depth: int | None = None) -> dict[str, Any]:
@@ -68,6 +72,22 @@ class Decision:
         if trace:
             return {"performance": performance, "result": result, "trace": node_trace}
         return {"performance": performance, "result": result}
+
+    def evaluate_batch(self, data: Any) -> BatchResult:
+        """Evaluate many applications at once, column by column (for backtests).
+
+        ``data`` is a list of context dicts, or columns: a mapping of dotted path
+        (``"applicant.age"``) to a sequence or NumPy array of values. Every row gets the
+        decision :meth:`evaluate` would give it (see :mod:`fengkong.graph.batch`); rows that
+        fail carry their error message in :attr:`BatchResult.errors` instead of stopping
+        the batch.
+        """
+        from fengkong.graph.batch import BatchEvaluator
+
+        evaluator = self._batch
+        if evaluator is None:
+            evaluator = self._batch = BatchEvaluator(self)
+        return evaluator.evaluate(data)
 
     def __repr__(self) -> str:
         return f"Decision({self.key!r}, {len(self.graph.nodes)} nodes)"
