@@ -39,23 +39,35 @@ class Unsupported(Exception):
 
 
 class Column:
-    """A vector of values of one kind; ``null`` marks missing rows (None: no nulls)."""
+    """A vector of values of one kind.
 
-    __slots__ = ("data", "integral", "kind", "null")
+    ``null`` marks rows whose value is null (None: no nulls); ``absent``, a subset of those,
+    marks rows where the field does not exist at all (None: it exists in every row). The
+    difference matters where node outputs merge: a null output erases a field, an absent one
+    leaves it alone (JSON merge patch, as in single evaluation).
+    """
+
+    __slots__ = ("absent", "data", "integral", "kind", "null")
 
     def __init__(self, kind: str, data: Any, null: np.ndarray | None = None,
-                 integral: bool = False) -> None:
+                 integral: bool = False, absent: np.ndarray | None = None) -> None:
         self.kind = kind
         self.data = data
         self.null = null
         self.integral = integral
+        self.absent = absent
 
     def take(self, rows: np.ndarray) -> Column:
         """The values at ``rows`` (constants stay constants), copied when first read."""
         if not np.ndim(self.data):
-            return Column(self.kind, self.data, self.null[rows] if self.null is not None
-                          else None, self.integral)
+            return Column(self.kind, self.data,
+                          self.null[rows] if self.null is not None else None, self.integral,
+                          self.absent[rows] if self.absent is not None else None)
         return TakenColumn(self, rows)
+
+    def absent_rows(self, length: int) -> np.ndarray:
+        """Where the field does not exist (never None, for mask arithmetic)."""
+        return self.absent if self.absent is not None else np.zeros(length, dtype=bool)
 
     @property
     def origin(self) -> tuple[Column, np.ndarray | None]:
@@ -90,6 +102,7 @@ class TakenColumn(Column):
         self._source = base
         self._rows = rows if base_rows is None else base_rows[rows]
         self.kind, self.integral = source.kind, source.integral
+        self.absent = base.absent[self._rows] if base.absent is not None else None
         self._data: Any = None
         self._null: Any = False
 
@@ -190,6 +203,10 @@ class Frame:
         return Frame({path: column.take(rows) for path, column in self.columns.items()},
                      len(rows))
 
+    def originals(self, rows: list[dict[str, Any]]) -> None:
+        """Remember the row dicts this frame was built from (exact for row fallbacks)."""
+        self._records = rows
+
     def records(self) -> list[dict[str, Any]]:
         """The rows as nested dicts (built on first use, for row-by-row fallbacks)."""
         if self._records is None:
@@ -199,10 +216,17 @@ class Frame:
                 if path == "$":
                     continue
                 keys = path.split(".")
-                for record, value in zip(records, values_of(column, length), strict=True):
+                absent = column.absent.tolist() if column.absent is not None else None
+                values = values_of(column, length)
+                for row, (record, value) in enumerate(zip(records, values, strict=True)):
+                    if absent is not None and absent[row]:
+                        continue
                     target = record
                     for key in keys[:-1]:
-                        target = target.setdefault(key, {})
+                        child = target.get(key)
+                        if type(child) is not dict:
+                            child = target[key] = {}
+                        target = child
                     target[keys[-1]] = value
             self._records = records
         return self._records
@@ -217,9 +241,17 @@ class Frame:
         flat_rows = [_flatten(row) for row in rows]
         for flat in flat_rows:
             paths.update(dict.fromkeys(flat))
-        columns = {path: column_from_values([flat.get(path) for flat in flat_rows])
-                   for path in paths}
-        return cls(columns, len(rows))
+        columns = {}
+        for path in paths:
+            column = column_from_values([flat.get(path) for flat in flat_rows])
+            absent = np.fromiter((path not in flat for flat in flat_rows), dtype=bool,
+                                 count=len(flat_rows))
+            if absent.any():
+                column.absent = absent
+            columns[path] = column
+        frame = cls(columns, len(rows))
+        frame.originals(rows)
+        return frame
 
     @classmethod
     def from_columns(cls, columns: dict[str, Any]) -> Frame:
@@ -256,7 +288,9 @@ def _regular_frame(rows: list[dict[str, Any]]) -> Frame | None:
         walk(rows, rows[0], "")
     except (KeyError, TypeError):
         return None
-    return Frame(columns, len(rows))
+    frame = Frame(columns, len(rows))
+    frame.originals(rows)
+    return frame
 
 
 def values_of(column: Column, length: int) -> list[Any]:
@@ -330,10 +364,14 @@ def _any_null(a: Column, b: Column, length: int) -> np.ndarray | None:
     return a.null | b.null
 
 
-def snap(values: np.ndarray) -> np.ndarray:
-    """Round to 15 significant digits: float64's decimal precision, as ZEN's decimals print."""
+def snap(values: np.ndarray, scale_of: np.ndarray | None = None) -> np.ndarray:
+    """Round to 15 significant digits: float64's decimal precision, as ZEN's decimals print.
+
+    For sums and differences the digits are counted on the larger operand (``scale_of``),
+    not on the result, so that cancellation noise goes too: ``100 - 99.9`` is ``0.1``.
+    """
     with np.errstate(all="ignore"):
-        magnitude = np.abs(values)
+        magnitude = np.abs(values if scale_of is None else scale_of)
         exponent = np.floor(np.log10(np.where(magnitude > 0, magnitude, 1.0)))
         scale = np.power(10.0, 14 - exponent)
         snapped = np.round(values * scale) / scale
@@ -408,7 +446,9 @@ def _arithmetic(node: ast.Binary) -> VectorFn:
             null = _any_null(a, b, length)
             if null is not None:
                 batch.fail(null)
-            return Column(TEXT, np.add(a.data, b.data), null)
+            left_text = np.where(a.null, "", a.data) if a.null is not None else a.data
+            right_text = np.where(b.null, "", b.data) if b.null is not None else b.data
+            return Column(TEXT, np.add(left_text, right_text).astype(object), null)
         if a.kind != NUMBER or b.kind != NUMBER:
             if a.kind in (NUMBER, TEXT, BOOL, NULL) and b.kind in (NUMBER, TEXT, BOOL, NULL):
                 batch.fail(np.ones(length, dtype=bool))
@@ -431,7 +471,12 @@ def _arithmetic(node: ast.Binary) -> VectorFn:
             if zero.any():
                 result_null = zero.copy()
         if not integral:
-            result = snap(np.asarray(result, dtype=np.float64))
+            result = np.asarray(result, dtype=np.float64)
+            if operator in ("+", "-", "%"):
+                larger = np.maximum(np.abs(a.data), np.abs(b.data))
+                result = snap(result, np.maximum(larger, np.abs(result)))
+            else:
+                result = snap(result)
         if operator == "^":
             integral = False
         return Column(NUMBER, np.broadcast_to(result, (length,)), result_null, integral)

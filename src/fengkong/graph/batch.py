@@ -49,11 +49,13 @@ if TYPE_CHECKING:
 class BatchResult:
     """Decisions for a batch: result columns by dotted path, plus one error per row."""
 
-    def __init__(self, length: int, columns: dict[str, Column], errors: list[str | None]
-                 ) -> None:
+    def __init__(self, length: int, columns: dict[str, Column], errors: list[str | None],
+                 whole: dict[int, Any] | None = None) -> None:
         self.length = length
         self.columns = columns
         self.errors = errors
+        # Rows whose result is not an object (a collect table's array): kept as they are.
+        self.whole = whole or {}
 
     def __len__(self) -> int:
         return self.length
@@ -88,6 +90,9 @@ class BatchResult:
             if self.errors[row] is not None:
                 records.append(None)
                 continue
+            if row in self.whole:
+                records.append(self.whole[row])
+                continue
             record: dict[str, Any] = {}
             for keys, values in paths:
                 value = values[row]
@@ -110,7 +115,7 @@ def to_frame(data: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]] | F
         return data
     if isinstance(data, Mapping):
         return Frame.from_columns(dict(data))
-    return Frame.from_rows([dict(row) for row in data])
+    return Frame.from_rows([row if type(row) is dict else dict(row) for row in data])
 
 
 class _Collector:
@@ -120,6 +125,7 @@ class _Collector:
         self.length = length
         self.pieces: list[tuple[np.ndarray, Frame]] = []
         self.errors: list[str | None] = [None] * length
+        self.whole: dict[int, Any] = {}
         self.rerun = np.zeros(length, dtype=bool)
 
     def store(self, positions: np.ndarray, result: Frame) -> None:
@@ -179,7 +185,7 @@ class BatchEvaluator:
         else:
             self._walk(self.graph.planner.root, frame, np.arange(frame.length), {}, collector)
         self._rerun(frame, collector)
-        return BatchResult(frame.length, collector.columns(), collector.errors)
+        return BatchResult(frame.length, collector.columns(), collector.errors, collector.whole)
 
     def _walk(self, segment: Segment, frame: Frame, positions: np.ndarray,
               outputs: dict[int, Frame], collector: _Collector) -> None:
@@ -236,7 +242,10 @@ class BatchEvaluator:
             except FengkongError as error:
                 collector.errors[row] = str(error)
                 result = {}
-            results.append(result if type(result) is dict else {})
+            if type(result) is not dict:
+                collector.whole[row] = result
+                result = {}
+            results.append(result)
         # Stored last, so these rows' exact results override anything the group stored.
         collector.store(rows, Frame.from_rows(results) if results else Frame({}, 0))
 
@@ -274,7 +283,12 @@ def _take(frame: Frame, rows: np.ndarray, taken: dict[int, Column]) -> Frame:
 
 
 def merge_frames(frames: list[Frame], length: int, *, into_empty: bool) -> Frame:
-    """Node outputs combined as the single-row engine merges them (see merge.py)."""
+    """Node outputs combined as the single-row engine merges them (see merge.py).
+
+    Per row, a field present with a value overwrites (and drops values at its ancestors and
+    descendants), a field present as null deletes itself and its descendants, an absent
+    field changes nothing.
+    """
     if not frames:
         return Frame({}, length)
     if len(frames) == 1 and not into_empty:
@@ -282,52 +296,61 @@ def merge_frames(frames: list[Frame], length: int, *, into_empty: bool) -> Frame
     columns: dict[str, Column] = {}
     for frame in frames:
         for path, column in frame.columns.items():
-            present = _present(column, length)
-            if not present.any():
+            null = _null(column, length)
+            absent = column.absent_rows(length)
+            written = ~null
+            deleted = null & ~absent
+            if not written.any() and not deleted.any():
                 continue
-            _clear_related(columns, path, present, length)
+            _clear_related(columns, path, written, deleted, length)
             existing = columns.get(path)
-            columns[path] = column if existing is None or present.all() else \
-                _overlay(existing, column, present, length)
+            if existing is None or (written | deleted).all():
+                columns[path] = column if not deleted.any() else _with_absent(column, deleted)
+            else:
+                columns[path] = _overlay(existing, column, written, deleted, length)
     return Frame(columns, length)
 
 
-def _present(column: Column, length: int) -> np.ndarray:
-    if column.kind == NULL:
-        return np.zeros(length, dtype=bool)
-    if column.null is None:
-        return np.ones(length, dtype=bool)
-    return ~column.null
+def _with_absent(column: Column, rows: np.ndarray) -> Column:
+    absent = column.absent | rows if column.absent is not None else rows
+    null = _null(column, len(rows)) | rows
+    return Column(column.kind, column.data, null, column.integral, absent)
 
 
-def _clear_related(columns: dict[str, Column], path: str, rows: np.ndarray, length: int) -> None:
-    """A value written at ``path`` replaces values at its ancestors and descendants."""
+def _clear_related(columns: dict[str, Column], path: str, written: np.ndarray,
+                   deleted: np.ndarray, length: int) -> None:
+    """A value written at ``path`` replaces values at its ancestors and descendants; a
+    deletion at ``path`` removes its descendants."""
     prefix = path + "."
     for other in list(columns):
         if other == path:
             continue
-        if other.startswith(prefix) or path.startswith(other + "."):
-            column = columns[other]
-            null = (column.null.copy() if column.null is not None
-                    else np.zeros(length, dtype=bool)) if column.kind != NULL else None
-            if null is None:
-                continue
-            null |= rows
-            columns[other] = Column(column.kind, column.data, null, column.integral)
+        if other.startswith(prefix):
+            rows = written | deleted
+        elif path.startswith(other + "."):
+            rows = written
+        else:
+            continue
+        if rows.any():
+            columns[other] = _with_absent(columns[other], rows)
 
 
-def _overlay(base: Column, patch: Column, rows: np.ndarray, length: int) -> Column:
-    """``base`` with ``patch``'s values where ``rows``."""
+def _overlay(base: Column, patch: Column, written: np.ndarray, deleted: np.ndarray,
+             length: int) -> Column:
+    """``base`` with ``patch``'s values where ``written`` and removed where ``deleted``."""
+    removed = base.absent_rows(length) & ~written | deleted
     if base.kind == patch.kind and base.kind not in (NULL, OBJECT) and np.ndim(base.data) and \
             np.ndim(patch.data):
-        data = np.where(rows, patch.data, base.data)
-        null = np.where(rows, _null(patch, length), _null(base, length))
+        data = np.where(written, patch.data, base.data)
+        null = np.where(written, _null(patch, length), _null(base, length)) | deleted
         return Column(base.kind, data, null if null.any() else None,
-                      base.integral and patch.integral)
+                      base.integral and patch.integral, removed if removed.any() else None)
     base_values, patch_values = values_of(base, length), values_of(patch, length)
-    merged = [p if take else b for b, p, take in zip(base_values, patch_values, rows.tolist(),
-                                                    strict=True)]
-    return column_from_values(merged)
+    merged = [None if gone else p if take else b for b, p, take, gone in
+              zip(base_values, patch_values, written.tolist(), deleted.tolist(), strict=True)]
+    column = column_from_values(merged)
+    column.absent = removed if removed.any() else None
+    return column
 
 
 def _null(column: Column, length: int) -> np.ndarray:

@@ -247,6 +247,7 @@ class _TableNode(VectorNode):
             computed = [rule for rule in rules_used
                         if cells[rule] is not None and not constants.has(rule)]
             if computed:
+                absent = column.absent_rows(length).copy()
                 values = values_of(column, length)
                 for rule in computed:
                     rows = np.flatnonzero(chosen == rule)
@@ -254,10 +255,12 @@ class _TableNode(VectorNode):
                     result = _evaluate_column(cells[rule], node_input.take(rows), None,
                                               sub_failed)
                     failed[rows[sub_failed]] = True
+                    absent[rows] = False
                     for row, value in zip(rows.tolist(), values_of(result, len(rows)),
                                           strict=True):
                         values[row] = value
                 column = column_from_values(values)
+                column.absent = absent if absent.any() else None
             columns.update(_output_columns(field, column, length))
         return _finish(self.options, node_input, Frame(columns, length))
 
@@ -270,16 +273,17 @@ class _Constants:
         values = [cell.tree.value if literal else None  # type: ignore[union-attr]
                   for cell, literal in zip(cells, self.literal, strict=True)]
         kinds = {type(value) for value in values if value is not None}
-        # One slot past the rules holds null, for rows that matched no rule.
+        # One slot past the rules stands for rows that matched no rule (field absent).
         self.numeric = kinds <= {int, float} and bool(kinds)
         self.integral = kinds == {int}
+        self.null = np.array([value is None for value in values] + [True])
+        # A rule without a cell for this field leaves the field out of its output.
+        self.absent = np.array([cell is None for cell in cells] + [True])
         if self.numeric:
             self.table = np.array([0.0 if v is None else v for v in values] + [0.0])
-            self.missing = np.array([v is None for v in values] + [True])
         else:
             self.table = np.empty(len(values) + 1, dtype=object)
             self.table[:-1] = values
-            self.missing = np.array([v is None for v in values] + [True])
         self.text = kinds == {str}
 
     def has(self, rule: int) -> bool:
@@ -287,12 +291,17 @@ class _Constants:
 
     def pick(self, chosen: np.ndarray) -> Column:
         index = np.where(chosen >= 0, chosen, len(self.table) - 1)
-        null = self.missing[index]
+        null, absent = self.null[index], self.absent[index]
+        absent_or_none = absent if absent.any() else None
         if self.numeric:
-            return Column(NUMBER, self.table[index], null if null.any() else None, self.integral)
+            return Column(NUMBER, self.table[index], null if null.any() else None,
+                          self.integral, absent_or_none)
         if self.text:
-            return Column(TEXT, self.table[index], null if null.any() else None)
-        return column_from_values(self.table[index].tolist())
+            return Column(TEXT, self.table[index], null if null.any() else None,
+                          absent=absent_or_none)
+        column = column_from_values(self.table[index].tolist())
+        column.absent = absent_or_none
+        return column
 
 
 def _table_node(spec: NodeSpec) -> VectorNode:
