@@ -29,10 +29,9 @@ import zen
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import graphs  # noqa: E402
-import harness  # noqa: E402
-
-import fengkong  # noqa: E402
+import fengkong
+import graphs
+import harness
 
 
 def _table_latency(name: str, graph: dict[str, Any], people: list[dict[str, Any]],

@@ -85,6 +85,7 @@ class Binary(Node):
     operator: str
     left: Node
     right: Node
+    at: int = -1  # where the operator is written (errors point there), -1 when implied
 
 
 @dataclass(slots=True)

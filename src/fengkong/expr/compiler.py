@@ -55,7 +55,9 @@ def _text(value: Any) -> str:
 
 
 def _fail(message: str, node: ast.Node) -> ExpressionEvaluationError:
-    return ExpressionEvaluationError(message, position=node.start)
+    """An evaluation error at the node's operator (or its start when it has none)."""
+    position = node.at if isinstance(node, ast.Binary) and node.at >= 0 else node.start
+    return ExpressionEvaluationError(message, position=position)
 
 
 def _is_num(value: Any) -> bool:
@@ -242,10 +244,7 @@ def _path_getter(path: tuple[str, ...], node: ast.Node) -> Closure:
     def get_path(s: Any, d: Any, p: Any) -> Any:
         value = s
         for key in path:
-            if type(value) is dict:
-                value = value.get(key)
-            else:
-                value = member(value, key, node)
+            value = value.get(key) if type(value) is dict else member(value, key, node)
         return value
 
     return get_path

@@ -110,7 +110,7 @@ class _Parser:
                 raise self.error(f"unexpected {token.value!r}: join tests with ',', 'and' or 'or'")
             self.advance()
             right = self.unary_pair()
-            node = ast.Binary(node.start, right.end, join, node, right)
+            node = ast.Binary(node.start, right.end, join, node, right, token.start)
         return node
 
     def finish(self) -> None:
@@ -131,7 +131,7 @@ class _Parser:
         if token is not None and token.kind is Kind.OPERATOR and token.value in COMPARISONS:
             self.advance()
             right = self.binary(0, closure=False)
-            return ast.Binary(start_token.start, right.end, token.value, left, right)
+            return ast.Binary(start_token.start, right.end, token.value, left, right, token.start)
         behaviour = _unary_behaviour(left)
         if behaviour == "bool":
             # Comparisons and logic already give a bool; other values go through bool().
@@ -160,7 +160,7 @@ class _Parser:
             # ``^`` groups to the right (2 ^ 3 ^ 2 == 512); everything else to the left.
             next_precedence = operator_precedence + (token.value != "^")
             right = self.binary(next_precedence, closure=False)
-            left = ast.Binary(left.start, right.end, token.value, left, right)
+            left = ast.Binary(left.start, right.end, token.value, left, right, token.start)
         if precedence == 0 and self.is_at(Kind.OPERATOR, "?"):
             self.advance()
             when_true = self.binary(0, closure=False)

@@ -106,18 +106,26 @@ class TakenColumn(Column):
         self._data: Any = None
         self._null: Any = False
 
-    @property  # type: ignore[override]
+    @property
     def data(self) -> Any:
         if self._data is None:
             self._data = self._source.data[self._rows]
         return self._data
 
-    @property  # type: ignore[override]
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value
+
+    @property
     def null(self) -> np.ndarray | None:
         if self._null is False:
             source_null = self._source.null
             self._null = source_null[self._rows] if source_null is not None else None
         return self._null
+
+    @null.setter
+    def null(self, value: np.ndarray | None) -> None:
+        self._null = value
 
     @property
     def origin(self) -> tuple[Column, np.ndarray | None]:
@@ -172,10 +180,9 @@ def _uniform_column(items: list[Any]) -> Column | None:
     kind = array.dtype.kind
     if first is bool and kind == "b":
         return Column(BOOL, array)
-    if first in (int, float) and kind in "if":
-        # np.array also accepts bools among numbers; ZEN does not mix them.
-        if kind == "i" or all(type(item) is not bool for item in items):
-            return Column(NUMBER, array.astype(np.float64, copy=False), None, kind == "i")
+    # np.array turns bools among numbers into 0/1; ZEN does not mix them, so check types.
+    if first in (int, float) and kind in "if" and bool not in set(map(type, items)):
+        return Column(NUMBER, array.astype(np.float64, copy=False), None, kind == "i")
     return None
 
 
@@ -582,10 +589,10 @@ def _choose(condition: np.ndarray, when_true: Column, when_false: Column, length
     kind = kinds.pop() if kinds else NULL
     if kind == NULL:
         return Column(NULL, None, np.ones(length, dtype=bool))
-    filler = {NUMBER: 0.0, BOOL: False, TEXT: None}[kind]
+    filler: Any = {NUMBER: 0.0, BOOL: False, TEXT: None}[kind]
     true_data = when_true.data if when_true.kind != NULL else filler
     false_data = when_false.data if when_false.kind != NULL else filler
-    data = np.where(condition, true_data, false_data)
+    data: np.ndarray = np.asarray(np.where(condition, true_data, false_data))
     if kind == TEXT:
         data = data.astype(object)
     null = np.where(condition, _nulls(when_true, length), _nulls(when_false, length))
@@ -618,7 +625,7 @@ def _membership(node: ast.Binary) -> VectorFn:
         def in_interval(batch: Batch) -> Column:
             length = batch.frame.length
             value, low_column, high_column = left(batch), low(batch), high(batch)
-            if NUMBER != value.kind or low_column.kind != NUMBER or high_column.kind != NUMBER:
+            if value.kind != NUMBER or low_column.kind != NUMBER or high_column.kind != NUMBER:
                 if value.kind == OBJECT:
                     raise Unsupported("in on mixed values")
                 batch.fail(np.ones(length, dtype=bool))
@@ -726,7 +733,7 @@ def _call(node: ast.Call) -> VectorFn:
             isinstance(places_node, ast.Literal) and type(places_node.value) is int
         ):
             raise Unsupported("round() with computed places")
-        places = places_node.value if places_node is not None else 0  # type: ignore[union-attr]
+        places = places_node.value if isinstance(places_node, ast.Literal) else 0
 
         def round_(batch: Batch) -> Column:
             column = _number_argument(value_fn(batch), batch)

@@ -319,7 +319,7 @@ class RuleMatcher:
         self.general_tests[rule].append((slot, test))
 
     def _values(self, scope: Any) -> list[Any]:
-        values = []
+        values: list[Any] = []
         for getter in self.getters:
             if getter is None:
                 values.append(None)
@@ -344,10 +344,7 @@ class RuleMatcher:
         return candidates
 
     def _passes(self, rule: int, scope: Any, values: list[Any]) -> bool:
-        for slot, test in self.general[rule]:
-            if not test(scope, values[slot]):
-                return False
-        return True
+        return all(test(scope, values[slot]) for slot, test in self.general[rule])
 
     def first(self, scope: Any) -> int:
         """Index of the first matching rule, or -1 when none matches."""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fengkong.errors import FengkongError
+from fengkong.expr import CompiledExpression
 from fengkong.expr.vector import (
     BOOL,
     NULL,
@@ -27,6 +28,7 @@ from fengkong.expr.vector import (
     Column,
     Frame,
     Unsupported,
+    VectorFn,
     column_from_values,
     compile_vector,
     values_of,
@@ -84,8 +86,8 @@ class _ColumnTable:
         elif kind == TEXT:
             lookup = self.string_rows.get
             base = self.base_row
-            data = values.data if np.ndim(values.data) else [values.data] * length
-            rows = np.fromiter((lookup(item, base) for item in data), dtype=np.intp,
+            texts = values.data if np.ndim(values.data) else [values.data] * length
+            rows = np.fromiter((lookup(item, base) for item in texts), dtype=np.intp,
                                count=length)
         else:
             raise Unsupported("mixed values in a decision-table column")
@@ -102,15 +104,11 @@ class VectorMatcher:
         self.width = max(1, (matcher.rule_count + _WORD - 1) // _WORD)
         self.tables = [_ColumnTable(column, self.width) for column in matcher.columns]
         self.all_words = _words(matcher.all_rules, self.width)
-        self.getters = []
-        for getter in matcher.getters:
-            if getter is None:
-                self.getters.append(None)
-                continue
-            try:
-                self.getters.append(compile_vector(getter.tree))
-            except Unsupported:
-                self.getters.append(getter)  # evaluated row by row
+        # Per column: the field expression and its columnar form (None: row by row).
+        self.getters: list[tuple[CompiledExpression | None, VectorFn | None]] = [
+            (getter, _vector_or_none(getter.tree) if getter is not None else None)
+            for getter in matcher.getters
+        ]
         self.general = [
             [(slot, _vector_or_none(test.tree), test) for slot, test in tests]
             for tests in matcher.general_tests
@@ -119,20 +117,20 @@ class VectorMatcher:
     def _values_of(self, frame: Frame) -> list[tuple[Column | None, np.ndarray]]:
         """Each column's values and its 'unreadable' rows (field expression failed)."""
         values: list[tuple[Column | None, np.ndarray]] = []
-        for getter, original in zip(self.getters, self.matcher.getters, strict=True):
+        for getter, vector in self.getters:
             if getter is None:
                 values.append((None, np.zeros(frame.length, dtype=bool)))
                 continue
-            if getter is not original:
+            if vector is not None:
                 batch = Batch(frame)
                 try:
-                    column = getter(batch)  # type: ignore[operator]
+                    column = vector(batch)
                     if column.kind != OBJECT:
                         values.append((column, batch.errors))
                         continue
                 except Unsupported:
                     pass
-            values.append(_row_by_row(original, frame))  # type: ignore[arg-type]
+            values.append(_row_by_row(getter, frame))
         return values
 
     def candidate_words(self, frame: Frame) -> tuple[np.ndarray, list[Any]]:
@@ -189,7 +187,7 @@ class VectorMatcher:
         return [np.flatnonzero(row).tolist() for row in bits]
 
 
-def _vector_or_none(tree: Any) -> Any:
+def _vector_or_none(tree: Any) -> VectorFn | None:
     try:
         return compile_vector(tree)
     except Unsupported:
@@ -246,7 +244,7 @@ def _rows_by_python(table: _ColumnTable, column: Column, length: int) -> np.ndar
     return rows
 
 
-def _row_by_row(getter: Any, frame: Frame) -> tuple[Column, np.ndarray]:
+def _row_by_row(getter: CompiledExpression, frame: Frame) -> tuple[Column, np.ndarray]:
     unreadable = np.zeros(frame.length, dtype=bool)
     values: list[Any] = []
     for position, record in frame_rows(frame, np.arange(frame.length)):
