@@ -15,7 +15,9 @@ import pytest
 import zen
 
 from fengkong.errors import ExpressionEvaluationError
+from fengkong.expr import compile_expression
 from fengkong.expr.builtins import FUNCTIONS
+from fengkong.expr.values import to_json
 
 ZEN_FAILS = object()
 
@@ -440,3 +442,49 @@ def test_regex_compilation_is_bounded() -> None:
     with pytest.raises(ExpressionEvaluationError, match=r"^extract: .*exceeds"):
         ours("extract", "x", "a{0,4294967295}")
     assert time.perf_counter() - started < 5
+
+
+# Dates cannot travel through Zen's context, so these cases are whole expressions for Zen
+# and the same calls with ZenDate arguments for us. D is a valid date, X the invalid date.
+DATE_CASES: list[tuple[str, tuple[str, ...]]] = [
+    ("trim", ("D",)), ("upper", ("D",)), ("lower", ("D",)), ("len", ("D",)), ("len", ("X",)),
+    ("upper", ("X",)), ("startsWith", ("D", "'2024'")), ("endsWith", ("D", "'Z'")),
+    ("startsWith", ("'2024-01-01T00:00:00Z'", "D")), ("startsWith", ("X", "''")),
+    ("contains", ("D", "'01'")), ("contains", ("D", "D")), ("contains", ("X", "''")),
+    ("contains", ("'abc'", "D")), ("contains", ("D", "1")), ("contains", ("[D]", "D")),
+    ("contains", ("[X]", "X")), ("contains", ("[D]", "X")), ("contains", ("[1]", "D")),
+    ("contains", ("['2024-01-01T00:00:00Z']", "D")), ("contains", ("[D]", "'2024-01-01'")),
+    ("contains", ("[D]", "'garbage'")), ("contains", ("['x']", "D")), ("contains", ("[D, 1]", "1")),
+    ("contains", ("[d('2024-01-01T00:00:00+01:00')]", "d('2023-12-31T23:00:00Z')")),
+    ("matches", ("D", "'^2024'")), ("matches", ("D", "D")), ("extract", ("D", "'(\\d+)'")),
+    ("split", ("D", "'-'")), ("split", ("D", "D")), ("split", ("X", "'a'")),
+    ("fuzzyMatch", ("D", "'2024-01-01T00:00:00Z'")), ("fuzzyMatch", ("[D, 'a']", "D")),
+    ("fuzzyMatch", ("[X]", "'x'")), ("fuzzyMatch", ("X", "'x'")),
+    ("string", ("D",)), ("string", ("X",)), ("string", ("d('2024-06-01T12:00:00', 'Asia/Shanghai')",)),
+    ("upper", ("d('2024-06-01T12:00:00', 'Asia/Shanghai')",)), ("number", ("D",)), ("bool", ("D",)),
+    ("bool", ("X",)), ("isNumeric", ("D",)), ("type", ("D",)), ("type", ("X",)), ("keys", ("D",)),
+    ("values", ("D",)), ("flatten", ("[D, [D]]",)), ("merge", ("[D]",)), ("merge", ("[{a: D}]",)),
+    ("abs", ("D",)), ("round", ("D",)), ("sum", ("[D]",)), ("avg", ("[D]",)), ("median", ("[D]",)),
+    ("mode", ("[D]",)), ("min", ("[D, X]",)), ("max", ("[D, X]",)), ("min", ("[1, D]",)),
+    ("max", ("[D, '2025-01-01']",)), ("max", ("[D, d('2025-01-01')]",)), ("keys", ("[D]",)),
+    ("max", ("[d('2024-01-01T00:00:00+01:00'), d('2023-12-31T23:30:00Z')]",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "args"), DATE_CASES)
+def test_dates_where_strings_are_expected_match_zen(name: str, args: tuple[str, ...]) -> None:
+    def spell(text: str) -> str:
+        return text.replace("D", "d('2024-01-01')").replace("X", "d('x')")
+
+    source = spell(f"{name}({', '.join(args)})")
+    try:
+        expected = zen.evaluate_expression(source, {})
+    except RuntimeError:
+        expected = ZEN_FAILS
+    values = [compile_expression(spell(arg))({}) for arg in args]
+    if expected is ZEN_FAILS:
+        with pytest.raises(ExpressionEvaluationError, match=f"^{name}: "):
+            ours(name, *values)
+    else:
+        result = to_json(ours(name, *values))
+        assert same(result, expected), f"{source}: ours {result!r}, zen {expected!r}"

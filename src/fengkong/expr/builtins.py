@@ -4,7 +4,9 @@ Each function receives already-evaluated arguments (``None``, ``bool``, ``int``,
 ``str``, ``list``, ``dict``) and returns a value of the same kinds, integral numbers as ``int``.
 Behaviour follows Zen 2.1.3 (the ``zen-engine`` package), probed case by case: argument types
 are checked as strictly as Zen checks them, and a wrong type raises
-:class:`~fengkong.errors.ExpressionEvaluationError` naming the function.
+:class:`~fengkong.errors.ExpressionEvaluationError` naming the function. As in Zen, a valid
+date (:class:`fengkong.expr.dates.ZenDate`) stands for its RFC 3339 text where a string is
+expected, and ``min``/``max`` also take an array of dates.
 
 Numbers: anything beyond ``int`` arithmetic goes through :class:`decimal.Decimal` on the
 operands' shortest decimal text (see :mod:`fengkong.expr.numbers`), so ``sum([0.1, 0.2])`` is
@@ -67,10 +69,21 @@ def _number(name: str, value: Any, position: int = 1) -> Number:
     return value
 
 
+def _date_text(value: Any) -> str | None:
+    """Where Zen expects a string, a valid date stands for its RFC 3339 text."""
+    if type_name(value) == "date" and value.is_valid:
+        text: str = value.to_json()
+        return text
+    return None
+
+
 def _string(name: str, value: Any, position: int = 1) -> str:
-    if type(value) is not str:
+    if type(value) is str:
+        return value
+    text = _date_text(value)
+    if text is None:
         _fail(name, f"argument {position} must be a string, got {type_name(value)}")
-    return value
+    return text
 
 
 def _array(name: str, value: Any, position: int = 1) -> list[Any]:
@@ -169,13 +182,22 @@ def zen_rand(upper: Any) -> int:
     return random.randint(0, rounded)
 
 
+def _all_dates(values: Any) -> bool:
+    return type(values) is list and bool(values) and all(type_name(v) == "date" for v in values)
+
+
 @builtin(FUNCTIONS, "min", 1)
-def zen_min(values: Any) -> Number:
+def zen_min(values: Any) -> Any:
+    """The least number; Zen also takes an array of dates (the invalid date is least)."""
+    if _all_dates(values):
+        return min(values)
     return _integral(min(_numbers("min", values, non_empty=True)))
 
 
 @builtin(FUNCTIONS, "max", 1)
-def zen_max(values: Any) -> Number:
+def zen_max(values: Any) -> Any:
+    if _all_dates(values):
+        return max(values)
     return _integral(max(_numbers("max", values, non_empty=True)))
 
 
@@ -236,7 +258,10 @@ def zen_len(value: Any) -> int:
     """Length of a string in characters (Zen counts UTF-8 bytes; see the module notes)."""
     if type(value) is str or type(value) is list:
         return len(value)
-    _fail("len", f"expects a string or an array, got {type_name(value)}")
+    text = _date_text(value)
+    if text is None:
+        _fail("len", f"expects a string or an array, got {type_name(value)}")
+    return len(text)
 
 
 @builtin(FUNCTIONS, "upper", 1)
@@ -265,7 +290,14 @@ def zen_ends_with(text: Any, suffix: Any) -> bool:
 
 
 def _same_scalar(item: Any, wanted: Any) -> bool:
-    """Zen's ``contains`` equality: same kind of scalar and equal; arrays and objects never."""
+    """Zen's ``contains`` equality: same kind of scalar and equal; arrays and objects never.
+    A valid date equals a date at the same instant or a string that reads as one."""
+    if type_name(item) == "date" or type_name(wanted) == "date":
+        if _date_text(item) is None and type(item) is not str:
+            return False
+        if _date_text(wanted) is None and type(wanted) is not str:
+            return False
+        return bool(item == wanted)
     if is_number(item):
         return is_number(wanted) and item == wanted
     kind = type(item)
@@ -276,8 +308,10 @@ def _same_scalar(item: Any, wanted: Any) -> bool:
 
 @builtin(FUNCTIONS, "contains", 2)
 def zen_contains(haystack: Any, needle: Any) -> bool:
-    if type(haystack) is str and type(needle) is str:
-        return needle in haystack
+    text = haystack if type(haystack) is str else _date_text(haystack)
+    part = needle if type(needle) is str else _date_text(needle)
+    if text is not None and part is not None:
+        return part in text
     if type(haystack) is list:
         return any(_same_scalar(item, needle) for item in haystack)
     _fail(
@@ -363,13 +397,16 @@ def zen_fuzzy_match(candidates: Any, target: Any) -> Number | list[Number]:
     """Similarity in [0, 1] (1 - normalised Damerau-Levenshtein distance), per element for
     an array of strings."""
     wanted = _string("fuzzyMatch", target, 2)
-    if type(candidates) is str:
-        return _similarity(candidates, wanted)
+    text = candidates if type(candidates) is str else _date_text(candidates)
+    if text is not None:
+        return _similarity(text, wanted)
     if type(candidates) is list:
+        texts = []
         for item in candidates:
-            if type(item) is not str:
+            if type(item) is not str and _date_text(item) is None:
                 _fail("fuzzyMatch", f"expects an array of strings, found {type_name(item)}")
-        return [_similarity(item, wanted) for item in candidates]
+            texts.append(_string("fuzzyMatch", item))
+        return [_similarity(item, wanted) for item in texts]
     _fail("fuzzyMatch", f"argument 1 must be a string or an array, got {type_name(candidates)}")
 
 
@@ -453,6 +490,9 @@ def zen_string(value: Any) -> str:
         return _format_number(value)
     if type(value) is str:
         return value
+    if type_name(value) == "date":
+        text: str = value.to_json()  # "Invalid date" for the invalid date, as in Zen
+        return text
     _fail("string", f"cannot convert type {type_name(value)} to a string")
 
 
