@@ -138,7 +138,7 @@ def zen_ceil(value: Any) -> int:
 def _decimal_places(name: str, places: Any) -> int:
     # Zen converts the count to u32: negative or huge counts are errors, fractions truncate.
     count = _number(name, places, 2)
-    if count < 0 or count > 0xFFFFFFFF:
+    if math.copysign(1, count) < 0 or count > 0xFFFFFFFF:  # -0.0 too, like Zen's decimal
         _fail(name, f"decimal places must be between 0 and 4294967295, got {count}")
     return int(count)
 
