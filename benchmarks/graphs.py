@@ -109,6 +109,20 @@ def applicants(count: int, seed: int = 11) -> list[dict[str, Any]]:
     return people
 
 
+def applicant_columns(people: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same applicants as columns (dotted path -> NumPy array), as a backtest reads them
+    from Parquet."""
+    import numpy as np
+
+    columns: dict[str, Any] = {}
+    for group, fields in people[0].items():
+        for field in fields:
+            values = [person[group][field] for person in people]
+            kind = object if isinstance(values[0], str) else None
+            columns[f"{group}.{field}"] = np.array(values, dtype=kind)
+    return columns
+
+
 def rate_card_graph(rule_count: int = 10_000) -> dict[str, Any]:
     """A large pricing table: product x region x score band x term grid, one rule per cell."""
     bands = max(1, rule_count // (len(PRODUCTS) * len(REGIONS) * 5))

@@ -282,6 +282,7 @@ def _regular_frame(rows: list[dict[str, Any]]) -> Frame | None:
         if set(map(len, objects)) != {len(template)}:  # an extra or missing key somewhere
             raise KeyError(prefix)
         for key, example in template.items():
+            # map/itemgetter: the field of every row in one C-level pass.
             values = list(map(itemgetter(key), objects))
             if type(example) is dict and example:
                 walk(values, example, f"{prefix}{key}.")
