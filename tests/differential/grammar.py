@@ -307,8 +307,9 @@ class ExpressionGenerator:
             items = [self.literal(element) for _ in range(self.draw(st.integers(0, 3)))]
             return "[" + ", ".join(items) + "]"
         if kind == OBJ:
-            entries = [f"{self.pick(['a', 'b', 'name', 'score'])}: {self.literal(NUM)}"
-                       for _ in range(self.draw(st.integers(0, 2)))]
+            names = self.draw(st.lists(st.sampled_from(["a", "b", "name", "score"]),
+                                       max_size=2, unique=True))
+            entries = [f"{name}: {self.literal(NUM)}" for name in names]
             return "{" + ", ".join(entries) + "}"
         if kind == DATE:
             return f"d('{self.pick(DATE_TEXTS)}')"
@@ -353,7 +354,10 @@ class ExpressionGenerator:
     def arithmetic(self, d: int) -> str:
         operator = self.pick(["+", "-", "*", "/", "%", "^", "+", "-", "*"])
         spaces = " " if self.chance(4, 5) else ""
-        return f"{self.sub(NUM, d)}{spaces}{operator}{spaces}{self.sub(NUM, d)}"
+        # FIXME(bug): fengkong computes integer powers without bound (9 ^ 5000000 takes
+        # seconds, see test_known_cases.py), so exponents stay small until that is fixed.
+        right = self.pick(EXPONENTS) if operator == "^" else self.sub(NUM, d)
+        return f"{self.sub(NUM, d)}{spaces}{operator}{spaces}{right}"
 
     def negation(self, d: int) -> str:
         return f"-{self.sub(NUM, d)}"
@@ -591,6 +595,7 @@ class ExpressionGenerator:
         return "; ".join(statements)
 
 
+EXPONENTS = ["0", "1", "2", "3", "10", "0.5", "1.5", "-1", "-2", "(1/3)", "(n % 4)", "-0.5"]
 DATE_TEXTS = ["2024-01-15", "2023-12-31", "2024-02-29", "2024-03-10T08:30:00Z",
               "2024-06-01 12:00:00", "2020-01-01"]
 UNITS = ["day", "d", "month", "M", "year", "y", "hour", "h", "week", "w"]

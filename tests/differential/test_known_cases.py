@@ -32,8 +32,16 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("zero-to-negative-power", "0 ^ -1", {}, False),
     # Non-ASCII identifiers are a lexer error in zen; fengkong reads the variable.
     ("non-ascii-identifier", "名字", {"名字": 1}, False),
-    # A template string inside ${...}: zen cannot parse it; fengkong accepts it.
+    # A template string, or a '}', inside ${...}: zen's lexer ends the ${ at the first '}' and
+    # does not nest templates, so both are syntax errors; fengkong accepts them.
     ("nested-template-string", "`${`a`}`", {}, False),
+    ("brace-inside-template", "`${'a' in {a: 1}}`", {}, False),
+    # Interval bounds must be numbers (or dates): zen raises "Opcode Interval: Unsupported
+    # type"; fengkong builds the interval: true here, '[0..a]' for [0..'a'], and an internal
+    # "cannot evaluate: TypeError" for 1 in [0..'a'].
+    ("interval-bound-bool", "1 in [0..x]", {"x": True}, False),
+    ("interval-bound-string", "[0..'a']", {}, False),
+    ("interval-bound-type-error", "1 in [0..'a']", {}, False),
     # Dates where a string is expected: zen uses the ISO text, fengkong raises.
     ("date-in-string-function", "trim(d('2024-01-01'))", {}, False),
     ("date-plus-string", "d('2024-01-01') + 'x'", {}, False),
