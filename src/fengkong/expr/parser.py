@@ -120,7 +120,8 @@ class _Parser:
     # -- unary tests ---------------------------------------------------------------------
     def unary_pair(self) -> ast.Node:
         start_token = self.current
-        assert start_token is not None
+        if start_token is None:
+            raise self.error("expected a test after the last ',', 'and' or 'or'")
         dollar = ast.Identifier(start_token.start, start_token.start, "$")
         token = self.current
         if token is not None and token.kind is Kind.OPERATOR and token.value in COMPARISONS:

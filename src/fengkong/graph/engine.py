@@ -165,14 +165,20 @@ def load(source: Mapping[str, Any] | str | bytes | Path, *, loader: LoaderSource
     directory.
     """
     document: Mapping[str, Any] | str | bytes | Path = source
-    if isinstance(source, str) and not source.lstrip().startswith("{"):
+    # JSON text starts with an object or array bracket; anything else names a file.
+    if isinstance(source, str) and not source.lstrip().startswith(("{", "[")):
         document = Path(source)
     key = None
     if isinstance(document, Path):
         key = document.name
         if loader is None:
             loader = DirectoryLoader(document.parent)
-        if not document.is_file():
+        try:
+            found = document.is_file()
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte...
+            raise DecisionNotFoundError(f"no decision file {str(document)[:200]!r}: "
+                                        f"{getattr(error, 'strerror', None) or error}") from None
+        if not found:
             raise DecisionNotFoundError(f"no decision file {str(document)!r}")
     engine = Engine(loader, services=services)
     decision = engine.create_decision(document)
