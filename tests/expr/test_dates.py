@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 
+from fengkong.errors import ExpressionEvaluationError
+from fengkong.expr import dates
+from fengkong.expr.dates import FUNCTIONS, METHODS, ZenDate, call_method
+
+# The value zen-engine's own test suites use. Zen reads the variable once, at its first use of
+# "now", so it is set before zen is imported; fengkong reads it on every use.
 MOCK_NOW = "2025-08-19T16:55:02.078Z"
-os.environ["__ZEN_MOCK_UTC_TIME"] = MOCK_NOW  # before zen's first evaluation: it reads it once
-
-from fengkong.errors import ExpressionEvaluationError  # noqa: E402
-from fengkong.expr import dates  # noqa: E402
-from fengkong.expr.dates import FUNCTIONS, METHODS, ZenDate, call_method  # noqa: E402
-
+os.environ["__ZEN_MOCK_UTC_TIME"] = MOCK_NOW
 zen = pytest.importorskip("zen")
 
 
