@@ -73,22 +73,31 @@ def equals(a: Any, b: Any) -> bool:
     kind_a, kind_b = type(a), type(b)
     if (kind_a is int or kind_a is float) and (kind_b is int or kind_b is float):
         return a == b
+    if _is_date(a) or _is_date(b):
+        return bool(a == b)  # a date equals a date, or a string naming the same instant
     if kind_a is not kind_b or kind_a is list or kind_a is dict:
         return False
     return bool(a == b)
 
 
+def _is_date(value: Any) -> bool:
+    return getattr(value, "zen_type", None) == "date"
+
+
 def _order(a: Any, b: Any, operator: str, node: ast.Node) -> bool:
-    if (_is_num(a) and _is_num(b)) or (
-        type(a) is type(b) and getattr(a, "zen_type", None) == "date"
-    ):
-        if operator == "<":
-            return bool(a < b)
-        if operator == ">":
-            return bool(a > b)
-        if operator == "<=":
-            return bool(a <= b)
-        return bool(a >= b)
+    # Dates order against dates and against strings naming an instant; the date's own
+    # comparison raises for anything else.
+    if (_is_num(a) and _is_num(b)) or _is_date(a) or _is_date(b):
+        try:
+            if operator == "<":
+                return bool(a < b)
+            if operator == ">":
+                return bool(a > b)
+            if operator == "<=":
+                return bool(a <= b)
+            return bool(a >= b)
+        except (ExpressionEvaluationError, TypeError):
+            pass
     raise _fail(f"cannot compare {type_name(a)} {operator} {type_name(b)}", node)
 
 
@@ -127,8 +136,8 @@ def _arithmetic(operator: str, a: Any, b: Any, node: ast.Node) -> Any:
         if operator == "%":
             return numbers.modulo(a, b)
         return numbers.power(a, b)
-    if operator == "+" and type(a) is str and type(b) is str:
-        return a + b
+    if operator == "+" and (type(a) is str or _is_date(a)) and (type(b) is str or _is_date(b)):
+        return _text(a) + _text(b)  # a date joins text as its ISO form, as in Zen
     raise _fail(f"cannot apply {operator!r} to {type_name(a)} and {type_name(b)}", node)
 
 
