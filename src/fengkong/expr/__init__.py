@@ -112,4 +112,8 @@ def evaluate(expression: str, context: dict[str, Any] | None = None) -> Any:
 
 def evaluate_unary(expression: str, context: dict[str, Any]) -> bool:
     """Evaluate a unary test; ``context["$"]`` is the value under test (as in zen-engine)."""
-    return compile_unary(expression)(context, context.get("$"))
+    test = compile_unary(expression)
+    if "$" not in context:
+        raise ExpressionEvaluationError("a unary test needs the value under test as '$' in "
+                                        "the context", expression=expression)
+    return test(context, context["$"])

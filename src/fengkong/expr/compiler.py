@@ -14,7 +14,7 @@ case to a general routine that applies ZEN's typing rules and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fengkong.errors import ExpressionEvaluationError
@@ -109,10 +109,11 @@ def membership(item: Any, container: Any, node: ast.Node) -> bool:
         return any(equals(item, element) for element in container)
     if kind is IntervalValue:
         if (_is_num(item) and _is_num(container.low)) or (
-            getattr(item, "zen_type", None) == "date"
-            and getattr(container.low, "zen_type", None) == "date"
+            _is_date(item) and _is_date(container.low)
         ):
             return container.contains(item)
+        if _is_num(item) and _is_date(container.low):
+            return False  # as zen-engine: a number is never inside a date interval
         raise _fail(f"'in' needs a {type_name(container.low)} to test an interval, got "
                     f"{type_name(item)}", node)
     if kind is dict:
@@ -135,7 +136,10 @@ def _arithmetic(operator: str, a: Any, b: Any, node: ast.Node) -> Any:
             return numbers.divide(a, b)
         if operator == "%":
             return numbers.modulo(a, b)
-        return numbers.power(a, b)
+        try:
+            return numbers.power(a, b)
+        except OverflowError:
+            raise _fail(f"number overflow: {_text(a)} ^ {_text(b)}", node) from None
     if operator == "+" and (type(a) is str or _is_date(a)) and (type(b) is str or _is_date(b)):
         return _text(a) + _text(b)  # a date joins text as its ISO form, as in Zen
     raise _fail(f"cannot apply {operator!r} to {type_name(a)} and {type_name(b)}", node)
@@ -157,14 +161,17 @@ def member(target: Any, key: Any, node: ast.Node) -> Any:
 
 
 def _slice(target: Any, low: Any, high: Any, node: ast.Node) -> Any:
+    """``x[a:b]``: both ends included, as in ZEN; an end past the last element is an error,
+    a start past the end gives an empty slice."""
     if type(target) not in (list, str):
         raise _fail(f"cannot slice {type_name(target)}", node)
     if (low is not None and not _is_num(low)) or (high is not None and not _is_num(high)):
         raise _fail("slice bounds must be numbers", node)
+    length = len(target)
     start = 0 if low is None else int(low)
-    stop = len(target) - 1 if high is None else int(high)  # ZEN slices include the end
-    if start < 0 or stop < 0 or start > stop + 1 or (stop >= len(target) and len(target) > 0):
-        raise _fail(f"slice [{start}:{stop}] is out of range for length {len(target)}", node)
+    stop = length - 1 if high is None else int(high)
+    if length == 0 or start < 0 or stop < 0 or stop >= length:
+        raise _fail(f"slice [{start}:{stop}] is out of range for length {length}", node)
     return target[start:stop + 1]
 
 
@@ -274,7 +281,30 @@ def _slice_node(node: ast.Slice) -> Closure:
 def _interval(node: ast.Interval) -> Closure:
     low, high = compile_node(node.low), compile_node(node.high)
     low_closed, high_closed = node.low_closed, node.high_closed
-    return lambda s, d, p: IntervalValue(low(s, d, p), high(s, d, p), low_closed, high_closed)
+
+    def build(s: Any, d: Any, p: Any) -> IntervalValue:
+        start, end = low(s, d, p), high(s, d, p)
+        if not ((_is_num(start) and _is_num(end)) or (_is_date(start) and _is_date(end))):
+            raise _fail(f"interval bounds must be two numbers or two dates, got "
+                        f"{type_name(start)} and {type_name(end)}", node)
+        return IntervalValue(start, end, low_closed, high_closed)
+
+    return build
+
+
+# Iterating an interval builds a list; beyond this many elements it is refused.
+MAX_INTERVAL_ITEMS = 10_000_000
+
+
+def _interval_items(interval: IntervalValue, node: ast.Node) -> list[int]:
+    """The integers of a numeric interval, as ZEN iterates it (bounds truncated first)."""
+    if not _is_num(interval.low):
+        raise _fail("only numeric intervals can be iterated", node)
+    first = int(interval.low) + (0 if interval.low_closed else 1)
+    last = int(interval.high) - (0 if interval.high_closed else 1)
+    if last - first + 1 > MAX_INTERVAL_ITEMS:
+        raise _fail(f"interval has more than {MAX_INTERVAL_ITEMS:,} elements to iterate", node)
+    return list(range(first, last + 1))
 
 
 def _array(node: ast.ArrayLiteral) -> Closure:
@@ -298,6 +328,8 @@ def _object(node: ast.ObjectLiteral) -> Closure:
 
 
 def _key_text(key: Any, node: ast.Node) -> str:
+    if key is None:
+        return "null"
     if _is_num(key) or type(key) is bool:
         return _text(key)
     raise _fail(f"object keys must be strings or numbers, got {type_name(key)}", node)
@@ -599,36 +631,46 @@ def _method_call(node: ast.MethodCall) -> Closure:
 def _closure_call(node: ast.ClosureCall) -> Closure:
     items_fn = compile_node(node.items)
     body = compile_node(node.body)
-    name = node.name
+    name, alias = node.name, node.alias
 
-    def elements(s: Any, d: Any, p: Any) -> list[Any]:
+    def each(s: Any, d: Any, p: Any) -> Iterator[tuple[Any, Any]]:
+        """(element, body value) for each element, lazily (some/all stop early)."""
         items = items_fn(s, d, p)
-        if type(items) is not list:
+        if type(items) is IntervalValue:
+            items = _interval_items(items, node)
+        elif type(items) is not list:
             raise _fail(f"{name}() expects an array, got {type_name(items)}", node)
-        return items
+        if alias is None:
+            for item in items:
+                yield item, body(s, d, item)
+            return
+        # ``items as x``: x names the element in the body, also inside nested closures.
+        scope = dict(s) if type(s) is dict else {}
+        for item in items:
+            scope[alias] = item
+            yield item, body(scope, d, item)
 
-    def test(s: Any, d: Any, item: Any) -> bool:
-        return _boolean(body(s, d, item), f"the condition of {name}()", node)
+    def holds(value: Any) -> bool:
+        return _boolean(value, f"the condition of {name}()", node)
 
     if name == "map":
-        return lambda s, d, p: [body(s, d, item) for item in elements(s, d, p)]
+        return lambda s, d, p: [value for _, value in each(s, d, p)]
     if name == "filter":
-        return lambda s, d, p: [item for item in elements(s, d, p) if test(s, d, item)]
+        return lambda s, d, p: [item for item, value in each(s, d, p) if holds(value)]
     if name == "some":
-        return lambda s, d, p: any(test(s, d, item) for item in elements(s, d, p))
+        return lambda s, d, p: any(holds(value) for _, value in each(s, d, p))
     if name == "all":
-        return lambda s, d, p: all(test(s, d, item) for item in elements(s, d, p))
+        return lambda s, d, p: all(holds(value) for _, value in each(s, d, p))
     if name == "none":
-        return lambda s, d, p: not any(test(s, d, item) for item in elements(s, d, p))
+        return lambda s, d, p: not any(holds(value) for _, value in each(s, d, p))
     if name == "count":
-        return lambda s, d, p: sum(1 for item in elements(s, d, p) if test(s, d, item))
+        return lambda s, d, p: sum(1 for _, value in each(s, d, p) if holds(value))
     if name == "one":
-        return lambda s, d, p: sum(1 for item in elements(s, d, p) if test(s, d, item)) == 1
+        return lambda s, d, p: sum(1 for _, value in each(s, d, p) if holds(value)) == 1
 
     def flat_map(s: Any, d: Any, p: Any) -> list[Any]:
         result: list[Any] = []
-        for item in elements(s, d, p):
-            value = body(s, d, item)
+        for _, value in each(s, d, p):
             if type(value) is list:
                 result.extend(value)
             else:

@@ -12,6 +12,7 @@ Integer-only ``+ - *`` stays in native ``int`` (exact, and the common case in cr
 
 from __future__ import annotations
 
+import math
 from decimal import Context, Decimal, InvalidOperation, localcontext
 
 # Zen's rust_decimal keeps 28 significant digits; match it so 1/3 rounds the same way.
@@ -69,8 +70,20 @@ def modulo(a: int | float, b: int | float) -> int | float | None:
     return from_decimal(DECIMAL_CONTEXT.remainder(to_decimal(a), to_decimal(b)))
 
 
+# Powers whose result would pass float's range are refused rather than computed: an
+# integer power is exact in Python, and ``9 ^ 100000000`` would otherwise run for minutes.
+MAX_POWER_DIGITS = 308
+
+
 def power(a: int | float, b: int | float) -> int | float | None:
-    """``a ^ b``: exact for integer exponents, float otherwise (as Zen's ``powd``)."""
+    """``a ^ b``: exact for integer exponents, float otherwise (as Zen's ``powd``).
+
+    Raises :class:`OverflowError` when the result would pass about 1e308.
+    """
+    if a == 0 and b < 0:
+        return 0  # zen-engine's answer, rather than a division by zero
+    if abs(a) > 1 and b > 0 and b * math.log10(abs(a)) > MAX_POWER_DIGITS:
+        raise OverflowError(f"{a} ^ {b} is too large")
     if type(b) is int and type(a) is int and b >= 0:
         return a**b
     if type(b) is int and -1000 < b < 1000:

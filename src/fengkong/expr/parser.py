@@ -55,7 +55,6 @@ class _Parser:
         self.tokens = tokenize(source) if tokens is None else tokens
         self.index = 0
         self.closure_depth = 0
-        self.aliases: list[str] = []
         self.nesting = 0
         self.has_range = any(t.kind is Kind.OPERATOR and t.value == ".." for t in self.tokens)
 
@@ -175,9 +174,7 @@ class _Parser:
         token = self.current
         if token is None:
             raise self.error("unexpected end of expression")
-        if token.kind is Kind.IDENTIFIER and (
-            (token.value == "#" and self.closure_depth > 0) or token.value in self.aliases
-        ):
+        if token.kind is Kind.IDENTIFIER and token.value == "#" and self.closure_depth > 0:
             self.advance()
             return self.postfix(ast.Pointer(token.start, token.end))[0]
         if token.kind is Kind.OPERATOR:
@@ -229,7 +226,6 @@ class _Parser:
                 parts.append(ast.Literal(offset, offset + len(text), text))
                 continue
             inner = _Parser(self.source, False, [_shift(t, offset) for t in tokenize(text)])
-            inner.aliases = self.aliases
             inner.closure_depth = self.closure_depth
             if not inner.tokens:
                 raise self.error("empty ${} in template string", token)
@@ -294,11 +290,7 @@ class _Parser:
             alias = self.advance().value
         self.expect(Kind.OPERATOR, ",")
         self.closure_depth += 1
-        if alias is not None:
-            self.aliases.append(alias)
         body = self.binary(0, closure=True)
-        if alias is not None:
-            self.aliases.pop()
         self.closure_depth -= 1
         end = self.expect(Kind.BRACKET, ")").end
         node = ast.ClosureCall(token.start, end, token.value, items, body, alias)
