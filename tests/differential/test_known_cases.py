@@ -1,9 +1,10 @@
 """Minimal cases of bugs the differential suite found in fengkong's ZEN implementation.
 
 Each case is the smallest expression and context that shows one class of difference from
-zen-engine 2.1.3 that is *not* an intentional difference (docs/zen-compatibility.md). These
-tests fail until the bug is fixed; then delete the matching ``FIXME(bug)`` exclusion in
-grammar.py or oracle.known_bug so the generated tests cover the class again.
+zen-engine 2.1.3 that is *not* an intentional difference (docs/zen-compatibility.md). A case
+fails until its bug is fixed; then delete the matching ``FIXME(bug)`` exclusion in grammar.py
+or oracle.known_bug so the generated tests cover the class again, and keep the case here as
+a regression test (most cases below are fixed already).
 
 The expected outcome is always decided by zen-engine at test time, never copied here.
 """
@@ -28,8 +29,11 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     # Out-of-range slice bounds on an empty string or array: zen raises, fengkong returns ''.
     ("slice-of-empty-string", "s[:2]", {"s": ""}, False),
     ("slice-of-empty-array", "a[0:1]", {"a": []}, False),
-    # 0 ^ -1: zen returns 0; fengkong raises "cannot evaluate: OverflowError".
+    # 0 ^ -1: zen returns 0; fengkong raised "cannot evaluate: OverflowError".
     ("zero-to-negative-power", "0 ^ -1", {}, False),
+    # A non-integer base to a large integer power: zen 229964.0526159302 (exact to 16 digits),
+    # fengkong 229964.05427356533 (float pow, off by 7e-9 relative).
+    ("power-with-large-exponent", "1.0000001 ^ 123456789", {}, False),
     # Non-ASCII identifiers are a lexer error in zen; fengkong reads the variable.
     ("non-ascii-identifier", "名字", {"名字": 1}, False),
     # A template string, or a '}', inside ${...}: zen's lexer ends the ${ at the first '}' and
@@ -45,6 +49,8 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     # Dates where a string is expected: zen uses the ISO text, fengkong raises.
     ("date-in-string-function", "trim(d('2024-01-01'))", {}, False),
     ("date-plus-string", "d('2024-01-01') + 'x'", {}, False),
+    # An invalid date (2026-02-29) joined to a string: zen raises, fengkong 'xInvalid date'.
+    ("invalid-date-plus-string", "'x' + d('2024-02-29').add(2, 'year')", {}, False),
     # A number tested against an interval of dates: zen false, fengkong raises.
     ("number-in-date-interval", "1705276800 in [d('2024-01-01')..d('2024-12-31')]", {}, False),
     # Unary tests: a string $ against a date operand is compared as a date in zen (true);
