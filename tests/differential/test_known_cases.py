@@ -29,6 +29,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     # Out-of-range slice bounds on an empty string or array: zen raises, fengkong returns ''.
     ("slice-of-empty-string", "s[:2]", {"s": ""}, False),
     ("slice-of-empty-array", "a[0:1]", {"a": []}, False),
+    # Regressions of the slice fix (5748a95): a start two past the end, bounds reversed by
+    # more than one and null bounds are errors in zen; fengkong returns [], [] and [0, 1, 2].
+    ("slice-start-past-end", "a[6:]", {"a": [0, 1, 2, 3, 4]}, False),
+    ("slice-string-start-past-end", "s[3:]", {"s": "ab"}, False),
+    ("slice-reversed-bounds", "a[3:1]", {"a": [0, 1, 2, 3, 4]}, False),
+    ("slice-null-bound", "a[i:j]", {"a": [0, 1, 2, 3, 4], "i": None, "j": 2}, False),
     # 0 ^ -1: zen returns 0; fengkong raised "cannot evaluate: OverflowError".
     ("zero-to-negative-power", "0 ^ -1", {}, False),
     # A non-integer base to a large integer power: zen 229964.0526159302 (exact to 16 digits),
@@ -51,6 +57,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("date-plus-string", "d('2024-01-01') + 'x'", {}, False),
     # An invalid date (2026-02-29) joined to a string: zen raises, fengkong 'xInvalid date'.
     ("invalid-date-plus-string", "'x' + d('2024-02-29').add(2, 'year')", {}, False),
+    # Assigning $root: zen stores the context as it was ({a: {}}); fengkong stores the scope
+    # being assigned into, a cycle, and crashes with RecursionError.
+    ("assign-root", "a = $root", {}, False),
+    ("assign-root-after-assignment", "n = 1; acc = $root", {"x": 1}, False),
+    # A date tested against an interval of numbers: zen false, fengkong raises.
+    ("date-in-number-interval", "d('2024-01-15') in [1..5]", {}, False),
     # A number tested against an interval of dates: zen false, fengkong raises.
     ("number-in-date-interval", "1705276800 in [d('2024-01-01')..d('2024-12-31')]", {}, False),
     # Unary tests: a string $ against a date operand is compared as a date in zen (true);
