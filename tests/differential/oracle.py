@@ -307,10 +307,11 @@ def intentional_difference(
             and _ROUNDING_CALL.search(expression)
             and _equal_up_to(_integer_step, zen_outcome.value, our_outcome.value)):
         return "decimal precision"
-    # x % q with a non-terminating quotient q (2 % (2/3)): the remainder depends on q's last
-    # digit, so float and 28-digit decimal give unrelated numbers.
-    if (zen_outcome.kind == VALUE and our_outcome.kind == VALUE and "/" in expression
-            and "%" in expression
+    # x % q with a non-terminating quotient q (2 % (2/3), or a power with a negative exponent):
+    # the remainder depends on q's last digit, so float and 28-digit decimal give unrelated
+    # numbers.
+    if (zen_outcome.kind == VALUE and our_outcome.kind == VALUE and "%" in expression
+            and ("/" in expression or "^" in expression)
             and _equal_up_to(_both_numbers, zen_outcome.value, our_outcome.value)):
         return "decimal precision"
     # Characters vs UTF-8 bytes (len, string slices and indexes): the difference must vanish
