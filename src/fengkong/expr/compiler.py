@@ -84,6 +84,11 @@ def _is_date(value: Any) -> bool:
     return getattr(value, "zen_type", None) == "date"
 
 
+def _is_text(value: Any) -> bool:
+    """A string, or a valid date (which stands for its ISO text where text is expected)."""
+    return type(value) is str or (_is_date(value) and value.is_valid)
+
+
 def _order(a: Any, b: Any, operator: str, node: ast.Node) -> bool:
     # Dates order against dates and against strings naming an instant; the date's own
     # comparison raises for anything else.
@@ -112,8 +117,10 @@ def membership(item: Any, container: Any, node: ast.Node) -> bool:
             _is_date(item) and _is_date(container.low)
         ):
             return container.contains(item)
-        if _is_num(item) and _is_date(container.low):
-            return False  # as zen-engine: a number is never inside a date interval
+        if (_is_num(item) and _is_date(container.low)) or (
+            _is_date(item) and _is_num(container.low)
+        ):
+            return False  # as zen-engine: a number and a date are never inside each other's
         raise _fail(f"'in' needs a {type_name(container.low)} to test an interval, got "
                     f"{type_name(item)}", node)
     if kind is dict:
@@ -140,8 +147,8 @@ def _arithmetic(operator: str, a: Any, b: Any, node: ast.Node) -> Any:
             return numbers.power(a, b)
         except OverflowError:
             raise _fail(f"number overflow: {_text(a)} ^ {_text(b)}", node) from None
-    if operator == "+" and (type(a) is str or _is_date(a)) and (type(b) is str or _is_date(b)):
-        return _text(a) + _text(b)  # a date joins text as its ISO form, as in Zen
+    if operator == "+" and _is_text(a) and _is_text(b):
+        return _text(a) + _text(b)  # a valid date joins text as its ISO form, as in Zen
     raise _fail(f"cannot apply {operator!r} to {type_name(a)} and {type_name(b)}", node)
 
 
@@ -160,17 +167,21 @@ def member(target: Any, key: Any, node: ast.Node) -> Any:
     return None
 
 
+# A slice bound that was not written (``x[:2]``), as opposed to one that evaluated to null.
+_OPEN = object()
+
+
 def _slice(target: Any, low: Any, high: Any, node: ast.Node) -> Any:
-    """``x[a:b]``: both ends included, as in ZEN; an end past the last element is an error,
-    a start past the end gives an empty slice."""
+    """``x[a:b]``: both ends included, as in ZEN. An end past the last element, or a start
+    more than one past the end, is an error; a start just past the end gives an empty slice."""
     if type(target) not in (list, str):
         raise _fail(f"cannot slice {type_name(target)}", node)
-    if (low is not None and not _is_num(low)) or (high is not None and not _is_num(high)):
+    if (low is not _OPEN and not _is_num(low)) or (high is not _OPEN and not _is_num(high)):
         raise _fail("slice bounds must be numbers", node)
     length = len(target)
-    start = 0 if low is None else int(low)
-    stop = length - 1 if high is None else int(high)
-    if length == 0 or start < 0 or stop < 0 or stop >= length:
+    start = 0 if low is _OPEN else int(low)
+    stop = length - 1 if high is _OPEN else int(high)
+    if length == 0 or start < 0 or stop < 0 or stop >= length or start > stop + 1:
         raise _fail(f"slice [{start}:{stop}] is out of range for length {length}", node)
     return target[start:stop + 1]
 
@@ -272,8 +283,8 @@ def _slice_node(node: ast.Slice) -> Closure:
     high = compile_node(node.high) if node.high is not None else None
 
     def slice_(s: Any, d: Any, p: Any) -> Any:
-        return _slice(target(s, d, p), low(s, d, p) if low else None,
-                      high(s, d, p) if high else None, node)
+        return _slice(target(s, d, p), low(s, d, p) if low else _OPEN,
+                      high(s, d, p) if high else _OPEN, node)
 
     return slice_
 
@@ -681,19 +692,36 @@ def _closure_call(node: ast.ClosureCall) -> Closure:
 
 
 def _assignments(node: ast.Assignments) -> Closure:
-    steps = [(tuple(path.split(".")), compile_node(value)) for path, value in node.assignments]
+    steps = [(tuple(path.split(".")), compile_node(value), _mentions_root(value))
+             for path, value in node.assignments]
     output = compile_node(node.output) if node.output is not None else None
 
     def assign(s: Any, d: Any, p: Any) -> Any:
         local = dict(s) if type(s) is dict else {}
         assigned: dict[str, Any] = {}
-        for keys, value_fn in steps:
-            value = value_fn(local, d, p)
+        for keys, value_fn, reads_root in steps:
+            # ``$root`` is the scope as it stands: a snapshot, never the dict being filled.
+            value = value_fn(dict(local) if reads_root else local, d, p)
             _set_path(assigned, keys, value)
             _set_path(local, keys, value)
         return output(local, d, p) if output is not None else assigned
 
     return assign
+
+
+def _mentions_root(node: ast.Node) -> bool:
+    if isinstance(node, ast.Root):
+        return True
+    children = [getattr(node, slot) for slot in getattr(node, "__slots__", ())]
+    for child in children:
+        if isinstance(child, ast.Node) and _mentions_root(child):
+            return True
+        if isinstance(child, list):
+            for item in child:
+                pair = item if isinstance(item, tuple) else (item,)
+                if any(isinstance(part, ast.Node) and _mentions_root(part) for part in pair):
+                    return True
+    return False
 
 
 def _set_path(target: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
