@@ -57,6 +57,13 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("date-plus-string", "d('2024-01-01') + 'x'", {}, False),
     # An invalid date (2026-02-29) joined to a string: zen raises, fengkong 'xInvalid date'.
     ("invalid-date-plus-string", "'x' + d('2024-02-29').add(2, 'year')", {}, False),
+    # Input floats with 17 significant digits: zen reads them to 16 (0.30000000000000004 is
+    # 0.3, 1000000000000000.2 is 1000000000000000), so a boundary test flips: zen true,
+    # fengkong false. (A debt ratio computed upstream as 0.1 + 0.2 in binary floating point
+    # arrives as 0.30000000000000004.)
+    ("input-float-17-digits", "ratio <= 0.3", {"ratio": 0.30000000000000004}, False),
+    ("input-float-17-digits-unary", "<= 0.3", {"$": 0.30000000000000004}, True),
+    ("input-float-above-1e15", "x > 1000000000000000", {"x": 1000000000000000.2}, False),
     # Assigning $root: zen stores the context as it was ({a: {}}); fengkong stores the scope
     # being assigned into, a cycle, and crashes with RecursionError.
     ("assign-root", "a = $root", {}, False),
