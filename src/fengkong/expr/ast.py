@@ -118,6 +118,21 @@ class MethodCall(Node):
     arguments: list[Node]
 
 
+def dotted_path(node: Node) -> tuple[str, ...] | None:
+    """The keys of a plain field path such as ``applicant.address.city`` (not ``$``, ``#`` or
+    a computed ``[key]``), or None when the node is something else."""
+    keys: list[str] = []
+    while isinstance(node, Member):
+        if not (isinstance(node.key, Literal) and type(node.key.value) is str):
+            return None
+        keys.append(node.key.value)
+        node = node.target
+    if not isinstance(node, Identifier) or node.name == "$":
+        return None
+    keys.append(node.name)
+    return tuple(reversed(keys))
+
+
 @dataclass(slots=True)
 class Assignments(Node):
     """``a = 1; b.c = a + 1; b.c * 2``: keys are dotted paths; ``output`` may be absent."""

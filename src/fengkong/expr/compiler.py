@@ -222,22 +222,8 @@ def _pointer(node: ast.Pointer) -> Closure:
     return lambda s, d, p: p
 
 
-def _path(node: ast.Node) -> tuple[str, ...] | None:
-    """The keys of a plain dotted path ``a.b.c`` (not ``$``, ``#`` or computed keys)."""
-    keys: list[str] = []
-    while isinstance(node, ast.Member):
-        if not (isinstance(node.key, ast.Literal) and type(node.key.value) is str):
-            return None
-        keys.append(node.key.value)
-        node = node.target
-    if not isinstance(node, ast.Identifier) or node.name == "$":
-        return None
-    keys.append(node.name)
-    return tuple(reversed(keys))
-
-
 def _member(node: ast.Member) -> Closure:
-    path = _path(node)
+    path = ast.dotted_path(node)
     if path is not None:
         return _path_getter(path, node)
     target = compile_node(node.target)

@@ -760,6 +760,41 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode())
 
 
+def _is_ascii_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _unit_end(text: str, index: int, is_unit_char: Callable[[str], bool],
+              invalid: str) -> tuple[int, int | None, int]:
+    """Scan the rest of a unit name from ``index``: where it ends, the digit that follows it
+    (or None), and the index to go on from."""
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char in _DIGITS:
+            return index, ord(char) - 48, index + 1
+        if char in _WHITESPACE:
+            return index, None, index + 1
+        if not is_unit_char(char):
+            raise ValueError(f"{invalid} character at {_byte_offset(text, index)}")
+        index += 1
+    return length, None, index
+
+
+def _first_digit(text: str, index: int, expected: str) -> tuple[int | None, int]:
+    """The next digit at or after ``index`` past white space, and the index after it; any
+    other character is an error worded as the parser being mirrored words it."""
+    start, length = index, len(text)
+    while index < length:
+        char = text[index]
+        index += 1
+        if char in _DIGITS:
+            return ord(char) - 48, index
+        if char not in _WHITESPACE:
+            raise ValueError(f"{expected} number at {_byte_offset(text, start)}")
+    return None, index
+
+
 @lru_cache(maxsize=1024)
 def parse_duration(text: str) -> Duration:
     """Zen's duration strings ('1d 5h', '2w', '1M', '1q'): numbers followed by units, spaces
@@ -771,15 +806,8 @@ def parse_duration(text: str) -> Duration:
 
     def first_digit() -> int | None:
         nonlocal index
-        start = index
-        while index < length:
-            char = text[index]
-            index += 1
-            if char in _DIGITS:
-                return ord(char) - 48
-            if char not in _WHITESPACE:
-                raise ValueError(f"Expected number at {_byte_offset(text, start)}")
-        return None
+        digit, index = _first_digit(text, index, "Expected")
+        return digit
 
     def apply(number: int, unit_text: str) -> None:
         nonlocal seconds, months, years
@@ -817,21 +845,7 @@ def parse_duration(text: str) -> Duration:
                 raise ValueError(f"Invalid character at {_byte_offset(text, index)}")
             index += 1
         index = unit_start + 1 if unit_start < length else length
-        unit_end = length
-        next_number = None
-        while index < length:  # rest of the unit
-            char = text[index]
-            if char in _DIGITS:
-                unit_end, next_number = index, ord(char) - 48
-                index += 1
-                break
-            if char in _WHITESPACE:
-                unit_end = index
-                index += 1
-                break
-            if not (char.isascii() and char.isalpha()):
-                raise ValueError(f"Invalid character at {_byte_offset(text, index)}")
-            index += 1
+        unit_end, next_number, index = _unit_end(text, index, _is_ascii_letter, "Invalid")
         apply(number, text[unit_start:unit_end])
         if next_number is not None:
             number = next_number
@@ -1703,15 +1717,8 @@ def _humantime_seconds(text: str) -> int:
 
     def first_digit() -> int | None:
         nonlocal index
-        start = index
-        while index < length:
-            char = text[index]
-            index += 1
-            if char in _DIGITS:
-                return ord(char) - 48
-            if char not in _WHITESPACE:
-                raise ValueError(f"expected number at {_byte_offset(text, start)}")
-        return None
+        digit, index = _first_digit(text, index, "expected")
+        return digit
 
     def fraction() -> tuple[int, int]:
         nonlocal index
@@ -1779,21 +1786,7 @@ def _humantime_seconds(text: str) -> int:
                 raise ValueError(f"invalid character at {_byte_offset(text, index)}")
             index += 1
         index = unit_start + 1 if unit_start < length else length
-        unit_end = length
-        next_number = None
-        while index < length:
-            char = text[index]
-            if char in _DIGITS:
-                unit_end, next_number = index, ord(char) - 48
-                index += 1
-                break
-            if char in _WHITESPACE:
-                unit_end = index
-                index += 1
-                break
-            if not _is_unit_char(char):
-                raise ValueError(f"invalid character at {_byte_offset(text, index)}")
-            index += 1
+        unit_end, next_number, index = _unit_end(text, index, _is_unit_char, "invalid")
         apply(number, parts, text[unit_start:unit_end])
         if next_number is not None:
             number = next_number

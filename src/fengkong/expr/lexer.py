@@ -46,7 +46,7 @@ def _is_identifier_start(char: str) -> bool:
 
 
 def _is_identifier_char(char: str) -> bool:
-    return char.isalnum() or char in "_$"
+    return char.isalnum() or char in "_$#"  # Zen reads `a#b` as one name
 
 
 def tokenize(source: str) -> list[Token]:

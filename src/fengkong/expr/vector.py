@@ -228,13 +228,7 @@ class Frame:
                 for row, (record, value) in enumerate(zip(records, values, strict=True)):
                     if absent is not None and absent[row]:
                         continue
-                    target = record
-                    for key in keys[:-1]:
-                        child = target.get(key)
-                        if type(child) is not dict:
-                            child = target[key] = {}
-                        target = child
-                    target[keys[-1]] = value
+                    set_nested(record, keys, value)
             self._records = records
         return self._records
 
@@ -299,6 +293,16 @@ def _regular_frame(rows: list[dict[str, Any]]) -> Frame | None:
     frame = Frame(columns, len(rows))
     frame.originals(rows)
     return frame
+
+
+def set_nested(record: dict[str, Any], keys: list[str], value: Any) -> None:
+    """``record[k1][k2]...[kn] = value``, making objects on the way (replacing non-objects)."""
+    for key in keys[:-1]:
+        child = record.get(key)
+        if type(child) is not dict:
+            child = record[key] = {}
+        record = child
+    record[keys[-1]] = value
 
 
 def values_of(column: Column, length: int) -> list[Any]:
@@ -391,23 +395,11 @@ def _literal(node: ast.Literal) -> VectorFn:
     return lambda batch: column
 
 
-def _path(node: ast.Node) -> str | None:
-    keys: list[str] = []
-    while isinstance(node, ast.Member):
-        if not (isinstance(node.key, ast.Literal) and type(node.key.value) is str):
-            return None
-        keys.append(node.key.value)
-        node = node.target
-    if not isinstance(node, ast.Identifier) or node.name == "$":
-        return None
-    keys.append(node.name)
-    return ".".join(reversed(keys))
-
-
 def _field(node: ast.Node) -> VectorFn:
-    path = _path(node)
-    if path is None:
+    keys = ast.dotted_path(node)
+    if keys is None:
         raise Unsupported("computed member access")
+    path = ".".join(keys)
     missing = Column(NULL, None, None)
 
     def read(batch: Batch) -> Column:

@@ -36,6 +36,7 @@ from fengkong.expr.vector import (
     Column,
     Frame,
     column_from_values,
+    set_nested,
     values_of,
 )
 from fengkong.graph.batch_nodes import VectorNode, fallback_node, vector_node
@@ -98,13 +99,7 @@ class BatchResult:
                 value = values[row]
                 if value is None:
                     continue
-                target = record
-                for key in keys[:-1]:
-                    child = target.get(key)
-                    if type(child) is not dict:
-                        child = target[key] = {}
-                    target = child
-                target[keys[-1]] = value
+                set_nested(record, keys, value)
             records.append(record)
         return records
 
