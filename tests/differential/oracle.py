@@ -278,6 +278,9 @@ def _equal_up_to_underflow(expected: Any, actual: Any) -> bool:
     return values_equal(expected, actual)
 
 
+_NEGATIVE_ZERO = re.compile(r"(?<![\w.])-\s*0(?![.\w])")
+
+
 def intentional_difference(
     expression: str, context: dict[str, Any], zen_outcome: Outcome, our_outcome: Outcome,
     *, unary: bool = False,
@@ -344,6 +347,11 @@ def intentional_difference(
     if (zen_outcome.kind == VALUE and our_outcome.kind == VALUE and "/" in expression
             and _ROUNDING_CALL.search(expression)
             and _equal_up_to(_integer_step, zen_outcome.value, our_outcome.value)):
+        return "decimal precision"
+    # Negative zero: zen's decimals keep the sign of zero when printed ("-0"); ours is 0.
+    # The difference must vanish when the expression's "-0" is written "0".
+    if _NEGATIVE_ZERO.search(expression) and outcomes_match(
+            run_zen(_NEGATIVE_ZERO.sub("0", expression), context, unary=unary), our_outcome):
         return "decimal precision"
     # x % q with a non-terminating quotient q (2 % (2/3), or a power with a negative exponent):
     # the remainder depends on q's last digit, so float and 28-digit decimal give unrelated
