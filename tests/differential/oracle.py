@@ -227,6 +227,27 @@ def _round_floats(value: Any) -> Any:
     return value
 
 
+def _has_tiny_number(value: Any) -> bool:
+    """A number below 1e-6 in magnitude (its powers pass zen's 1e-28 floor)."""
+    if isinstance(value, float):
+        return 0 < abs(value) < 1e-6
+    if isinstance(value, dict):
+        return any(_has_tiny_number(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_tiny_number(item) for item in value)
+    return False
+
+
+def _tiny_to_zero(value: Any) -> Any:
+    if isinstance(value, float) and 0 < abs(value) < 1e-6:
+        return 0
+    if isinstance(value, dict):
+        return {key: _tiny_to_zero(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tiny_to_zero(item) for item in value]
+    return value
+
+
 def _has_long_float(value: Any) -> bool:
     if type(value) is float:
         return float(f"{value:.16g}") != value
@@ -313,6 +334,14 @@ def intentional_difference(
         return "number range"
     if (zen_outcome.kind == VALUE and our_outcome.kind == VALUE
             and _equal_up_to_underflow(zen_outcome.value, our_outcome.value)):
+        return "number range"
+    # ... also when a rounding function hides the underflow (ceil(1e-07 ^ 10): zen 0, we 1):
+    # the difference must vanish once the power's tiny result is 0 on our side too.
+    if ("^" in expression and _ROUNDING_CALL.search(expression)
+            and our_outcome.kind == VALUE and zen_outcome.kind == VALUE
+            and _has_tiny_number(context)
+            and outcomes_match(zen_outcome, run_ours(expression, _tiny_to_zero(context),
+                                                     unary=unary))):
         return "number range"
     # a ^ b without a real, finite result ((-1) ^ 0.5, 0 ^ -1.5): zen returns a number, we null.
     if (our_outcome.kind == VALUE and zen_outcome.kind == VALUE and "^" in expression

@@ -214,8 +214,13 @@ def _identifier(node: ast.Identifier) -> Closure:
     return lambda s, d, p: s.get(name) if type(s) is dict else None
 
 
+# Key under which a closure's alias scope keeps the context it was made from. Not a string,
+# so no expression can name it; ``$root`` reads through it, never seeing alias bindings.
+_ROOT = object()
+
+
 def _root(node: ast.Root) -> Closure:
-    return lambda s, d, p: s
+    return lambda s, d, p: s.get(_ROOT, s) if type(s) is dict else s
 
 
 def _pointer(node: ast.Pointer) -> Closure:
@@ -643,6 +648,7 @@ def _closure_call(node: ast.ClosureCall) -> Closure:
             return
         # ``items as x``: x names the element in the body, also inside nested closures.
         scope = dict(s) if type(s) is dict else {}
+        scope.setdefault(_ROOT, s)
         for item in items:
             scope[alias] = item
             yield item, body(scope, d, item)

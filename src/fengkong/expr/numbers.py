@@ -13,7 +13,7 @@ Integer-only ``+ - *`` stays in native ``int`` (exact, and the common case in cr
 from __future__ import annotations
 
 import math
-from decimal import Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
 # Zen's rust_decimal keeps 28 significant digits; match it so 1/3 rounds the same way.
 DECIMAL_CONTEXT = Context(prec=28)
@@ -26,8 +26,16 @@ def to_decimal(value: int | float) -> Decimal:
     return Decimal(repr(value))
 
 
+# Zen's rust_decimal keeps at most 28 decimal places: anything finer is rounded away
+# (0.001 ^ 10 is 0, 1 / 3e27 is 3e-28), half away from zero.
+_FINEST = Decimal("1e-28")
+
+
 def from_decimal(value: Decimal) -> int | float:
     """Store a decimal result: integral values as ``int``, others as the nearest ``float``."""
+    # Only values below 0.01 can carry digits past the 28th decimal place at 28 digits.
+    if value.adjusted() < -1 and value.as_tuple().exponent < -28:  # type: ignore[operator]
+        value = value.quantize(_FINEST, rounding=ROUND_HALF_UP)
     if value == value.to_integral_value():
         return int(value)
     return float(value)
@@ -67,7 +75,12 @@ def modulo(a: int | float, b: int | float) -> int | float | None:
     if type(a) is int and type(b) is int:
         remainder = abs(a) % abs(b)
         return -remainder if a < 0 else remainder
-    return from_decimal(DECIMAL_CONTEXT.remainder(to_decimal(a), to_decimal(b)))
+    # The remainder is exact, but the integer quotient on the way may need more digits than
+    # 28 (3 ^ 60 % 1.5): give the division as many digits as the quotient has, plus margin.
+    dividend, divisor = to_decimal(a), to_decimal(b)
+    digits = max(dividend.adjusted() - divisor.adjusted(), 0) + 2 * DECIMAL_CONTEXT.prec
+    remainder = Context(prec=digits).remainder(dividend, divisor)
+    return from_decimal(DECIMAL_CONTEXT.plus(remainder))
 
 
 # Powers whose result would pass float's range are refused rather than computed: an

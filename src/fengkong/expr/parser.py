@@ -225,7 +225,8 @@ class _Parser:
             if not is_expression:
                 parts.append(ast.Literal(offset, offset + len(text), text))
                 continue
-            inner = _Parser(self.source, False, [_shift(t, offset) for t in tokenize(text)])
+            # The parts of a template in a unary test are parsed as the unary test is (as Zen).
+            inner = _Parser(self.source, self.unary, [_shift(t, offset) for t in tokenize(text)])
             inner.closure_depth = self.closure_depth
             if not inner.tokens:
                 raise self.error("empty ${} in template string", token)

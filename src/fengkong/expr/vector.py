@@ -387,6 +387,8 @@ def snap(values: np.ndarray, scale_of: np.ndarray | None = None) -> np.ndarray:
         exponent = np.floor(np.log10(np.where(magnitude > 0, magnitude, 1.0)))
         scale = np.power(10.0, 14 - exponent)
         snapped = np.round(values * scale) / scale
+        # Below 1e-13 the 15 digits reach past the 28th decimal place, which ZEN drops.
+        snapped = np.where(np.abs(snapped) < 1e-13, np.round(snapped, 28), snapped)
     return np.where(np.isfinite(snapped), snapped, values)
 
 
