@@ -73,8 +73,8 @@ def modulo(a: int | float, b: int | float) -> int | float | None:
     if b == 0:
         return None
     if type(a) is int and type(b) is int:
-        remainder = abs(a) % abs(b)
-        return -remainder if a < 0 else remainder
+        integer_remainder = abs(a) % abs(b)
+        return -integer_remainder if a < 0 else integer_remainder
     # The remainder is exact, but the integer quotient on the way may need more digits than
     # 28 (3 ^ 60 % 1.5): give the division as many digits as the quotient has, plus margin.
     dividend, divisor = to_decimal(a), to_decimal(b)
