@@ -157,6 +157,8 @@ def member(target: Any, key: Any, node: ast.Node) -> Any:
     kind = type(target)
     if kind is dict:
         return target.get(key) if type(key) is str else None
+    if _is_date(target) and target.is_valid and _is_num(key):
+        target, kind = _text(target), str  # a date indexes as its ISO text, as in Zen
     if kind is list or kind is str:
         if not _is_num(key):
             return None
@@ -174,6 +176,8 @@ _OPEN = object()
 def _slice(target: Any, low: Any, high: Any, node: ast.Node) -> Any:
     """``x[a:b]``: both ends included, as in ZEN. An end past the last element, or a start
     more than one past the end, is an error; a start just past the end gives an empty slice."""
+    if _is_date(target) and target.is_valid:
+        target = _text(target)  # a date slices as its ISO text, as in Zen
     if type(target) not in (list, str):
         raise _fail(f"cannot slice {type_name(target)}", node)
     if (low is not _OPEN and not _is_num(low)) or (high is not _OPEN and not _is_num(high)):

@@ -31,11 +31,17 @@ def to_decimal(value: int | float) -> Decimal:
 _FINEST = Decimal("1e-28")
 
 
-def from_decimal(value: Decimal) -> int | float:
-    """Store a decimal result: integral values as ``int``, others as the nearest ``float``."""
+def cut(value: Decimal) -> Decimal:
+    """``value`` with at most 28 decimal places, as rust_decimal stores it."""
     # Only values below 0.01 can carry digits past the 28th decimal place at 28 digits.
     if value.adjusted() < -1 and value.as_tuple().exponent < -28:  # type: ignore[operator]
-        value = value.quantize(_FINEST, rounding=ROUND_HALF_UP)
+        return value.quantize(_FINEST, rounding=ROUND_HALF_UP)
+    return value
+
+
+def from_decimal(value: Decimal) -> int | float:
+    """Store a decimal result: integral values as ``int``, others as the nearest ``float``."""
+    value = cut(value)
     if value == value.to_integral_value():
         return int(value)
     return float(value)
@@ -101,10 +107,17 @@ def power(a: int | float, b: int | float) -> int | float | None:
         return a**b
     if type(b) is int:
         # Decimal powers by repeated squaring stay exact to 28 digits for any exponent
-        # (float pow of 1.0000001 ^ 123456789 is off in the 9th digit).
+        # (float pow of 1.0000001 ^ 123456789 is off in the 9th digit). A negative exponent
+        # inverts the positive power as Zen stores it, cut to 28 decimal places: 0.003 ^ -10
+        # is 1 / 5.90e-26, and 0.001 ^ -10 (1 / 0) overflows.
         try:
             with localcontext(DECIMAL_CONTEXT):
-                return from_decimal(to_decimal(a) ** b)
+                if b >= 0:
+                    return from_decimal(to_decimal(a) ** b)
+                positive = cut(to_decimal(a) ** -b)
+                if positive == 0:
+                    raise OverflowError(f"{a} ^ {b} is too large")
+                return from_decimal(DECIMAL_CONTEXT.divide(Decimal(1), positive))
         except (InvalidOperation, ZeroDivisionError):
             return None
     try:
