@@ -15,6 +15,7 @@ case to a general routine that applies ZEN's typing rules and raises
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from operator import ge, gt, le, lt
 from typing import Any
 
 from fengkong.errors import ExpressionEvaluationError
@@ -453,33 +454,24 @@ def _equality(node: ast.Binary) -> Closure:
     return lambda s, d, p: equals(left(s, d, p), right(s, d, p))
 
 
+_ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {"<": lt, ">": gt, "<=": le, ">=": ge}
+
+
 def _comparison(node: ast.Binary) -> Closure:
     operator = node.operator
     left, right = compile_node(node.left), compile_node(node.right)
     if isinstance(node.right, ast.Literal) and _is_num(node.right.value):
+        # The most common rule shape, ``field >= 600``: one type check, one C comparison.
         limit = node.right.value
-        compare = {
-            "<": lambda a: a < limit, ">": lambda a: a > limit,
-            "<=": lambda a: a <= limit, ">=": lambda a: a >= limit,
-        }[operator]
+        compare = _ORDERINGS[operator]
 
         def compare_constant(s: Any, d: Any, p: Any) -> bool:
             value = left(s, d, p)
             kind = type(value)
             if kind is int or kind is float:
-                return compare(value)
+                return compare(value, limit)
             return _order(value, limit, operator, node)
 
-        # Unrolled for the most common rule shape: one comparison, one call frame.
-        if operator == ">=":
-            def at_least(s: Any, d: Any, p: Any) -> bool:
-                value = left(s, d, p)
-                kind = type(value)
-                if kind is int or kind is float:
-                    return value >= limit
-                return _order(value, limit, operator, node)
-
-            return at_least
         return compare_constant
 
     def compare_values(s: Any, d: Any, p: Any) -> bool:
