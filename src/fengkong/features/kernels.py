@@ -1,0 +1,350 @@
+"""Online feature kernels: every windowed aggregate of an application in one vectorised pass.
+
+State is kept per *series*: one entity key value (this phone number) and one event type
+(applications). A series stores its events' timestamps in time order, the raw value of each
+field the features read, one boolean column per filter, and — for the additive
+aggregations — a prefix-sum matrix whose columns are ``count``, ``sum`` and ``sum of
+squares`` of each (field, filter) pair.
+
+A query "as of" time ``t`` (only events strictly before ``t`` count: no leakage) then costs,
+per series, one ``searchsorted`` for all windows at once (every window ends at ``t``) and
+one gather of two prefix rows per window: count, sum, mean and std of every field under
+every filter fall out of ``P[hi] - P[lo]``. Min, max, last, distinct, time since last and
+first-seen age read the raw columns of the longest window only. The results land in one
+float64 vector in the order of the requested features (NaN where undefined: a mean over no
+event), so a graph node can hand them on without a Python loop per feature.
+
+This module holds the arithmetic; which features exist comes from
+:mod:`fengkong.features.spec`, and where series live (memory, durable log, Redis) from the
+state stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fengkong.errors import ExpressionEvaluationError
+
+_ADDITIVE = frozenset({"count", "sum", "mean", "std"})
+_RAW = frozenset({"min", "max", "last", "distinct"})
+_TIME = frozenset({"time_since_last", "first_seen_age"})
+
+
+@dataclass
+class _SeriesLayout:
+    """Which columns a series of one event type keeps, decided by the features asked for."""
+
+    event: str
+    value_fields: tuple[str | None, ...]  # raw value columns (None: the "1" of a count)
+    filters: tuple[str | None, ...]  # filter sources (None: every event)
+    # Prefix column index of (field, filter, power): power 0 = count, 1 = sum, 2 = sum of squares
+    prefix: dict[tuple[str | None, str | None, int], int] = field(default_factory=dict)
+
+
+class Series:
+    """The events of one key value and one event type, in time order, with prefix sums."""
+
+    __slots__ = ("_filters", "_prefix", "_size", "_times", "_values", "layout")
+
+    def __init__(self, layout: _SeriesLayout, capacity: int = 16) -> None:
+        self.layout = layout
+        self._size = 0
+        self._times = np.empty(capacity, dtype=np.int64)
+        self._values = np.empty((capacity, len(layout.value_fields)), dtype=np.float64)
+        self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
+        self._prefix = np.zeros((capacity + 1, len(layout.prefix)), dtype=np.float64)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._times[:self._size]
+
+    def _grow(self) -> None:
+        capacity = 2 * len(self._times)
+        self._times = np.resize(self._times, capacity)
+        self._values = np.resize(self._values, (capacity, self._values.shape[1]))
+        self._filters = np.resize(self._filters, (capacity, self._filters.shape[1]))
+        prefix = np.zeros((capacity + 1, self._prefix.shape[1]))
+        prefix[:len(self._prefix)] = self._prefix
+        self._prefix = prefix
+
+    def add(self, timestamp: int, values: Sequence[float], passes: Sequence[bool]) -> None:
+        """Add one event; a late event (older than the newest) is placed in time order."""
+        if self._size == len(self._times):
+            self._grow()
+        size = self._size
+        position = size
+        if size and timestamp < self._times[size - 1]:
+            position = int(np.searchsorted(self._times[:size], timestamp, side="right"))
+            self._times[position + 1:size + 1] = self._times[position:size]
+            self._values[position + 1:size + 1] = self._values[position:size]
+            self._filters[position + 1:size + 1] = self._filters[position:size]
+        self._times[position] = timestamp
+        self._values[position] = values
+        self._filters[position] = passes
+        self._size = size + 1
+        self._refresh_prefix(position)
+
+    def _refresh_prefix(self, start: int) -> None:
+        """Recompute prefix rows from ``start`` (only the new last row, for in-order events)."""
+        rows = self._row_terms(start, self._size)
+        np.cumsum(rows, axis=0, out=rows)
+        rows += self._prefix[start]
+        self._prefix[start + 1:self._size + 1] = rows
+
+    def _row_terms(self, start: int, stop: int) -> np.ndarray:
+        """Each event's contribution to each prefix column."""
+        layout = self.layout
+        terms = np.zeros((stop - start, len(layout.prefix)), dtype=np.float64)
+        values = self._values[start:stop]
+        passes = self._filters[start:stop]
+        value_index = {name: i for i, name in enumerate(layout.value_fields)}
+        filter_index = {source: i for i, source in enumerate(layout.filters)}
+        for (value_field, filter_source, power), column in layout.prefix.items():
+            mask = passes[:, filter_index[filter_source]]
+            if value_field is None:  # counting events
+                terms[:, column] = mask
+                continue
+            # Value aggregations skip events without the value (null), as SQL aggregates do.
+            x = values[:, value_index[value_field]]
+            present = mask & ~np.isnan(x)
+            terms[:, column] = present if power == 0 else np.where(
+                present, x if power == 1 else x * x, 0.0)
+        return terms
+
+    def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
+        """(first index per window, end index): events in [as_of - w, as_of) for each w."""
+        times = self._times[:self._size]
+        end = int(np.searchsorted(times, as_of, side="left"))
+        starts = np.searchsorted(times[:end], as_of - window_ms, side="left")
+        return starts, end
+
+    def prefix_rows(self, rows: np.ndarray) -> np.ndarray:
+        return self._prefix[rows]
+
+    def raw(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._times[start:end], self._values[start:end], self._filters[start:end]
+
+
+LIFETIME_MS = np.iinfo(np.int64).max // 4  # "lifetime": reaches back before any event
+
+
+def window_ms(window: Any) -> int:
+    """A spec window's length in milliseconds (lifetime: effectively unbounded)."""
+    milliseconds = getattr(window, "milliseconds", None)
+    return LIFETIME_MS if milliseconds is None else int(milliseconds)
+
+
+
+@dataclass
+class _Group:
+    """The features of one (key, event type) pair: what its series keep and how to read them."""
+
+    key: str
+    layout: _SeriesLayout
+    windows: np.ndarray  # distinct window lengths (ms)
+    # Additive features: output slot, flat index into the (window x prefix column) matrix
+    # of the value, and of the count (for mean/std), and of the sum of squares (std).
+    slots: list[int] = field(default_factory=list)
+    value_index: list[int] = field(default_factory=list)
+    count_index: list[int] = field(default_factory=list)
+    square_index: list[int] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    # Other features: (slot, aggregation, window index, value column, filter column)
+    scans: list[tuple[int, str, int, int, int]] = field(default_factory=list)
+
+
+class FeaturePlan:
+    """How to compute a list of features: their groups, layouts and output slots."""
+
+    def __init__(self, features: Sequence[Any]) -> None:
+        self.features = list(features)
+        self.names = [feature.name for feature in self.features]
+        slot_of = {name: slot for slot, name in enumerate(self.names)}
+        groups: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        self.ratios: list[tuple[int, int, int]] = []
+        for slot, feature in enumerate(self.features):
+            if feature.aggregation == "ratio":
+                self.ratios.append((slot, slot_of[feature.numerator],
+                                    slot_of[feature.denominator]))
+                continue
+            groups.setdefault((feature.key, feature.event), []).append((slot, feature))
+        self.groups = [self._group(key, event, members)
+                       for (key, event), members in groups.items()]
+        self.keys = sorted({group.key for group in self.groups})
+
+    @staticmethod
+    def _group(key: str, event: str, members: list[tuple[int, Any]]) -> _Group:
+        value_fields: dict[str | None, int] = {}
+        filters: dict[str | None, int] = {None: 0}
+        windows: dict[int, int] = {}
+        for _, feature in members:
+            if feature.field is not None:
+                value_fields.setdefault(feature.field, len(value_fields))
+            filters.setdefault(feature.filter, len(filters))
+            windows.setdefault(window_ms(feature.window), len(windows))
+        layout = _SeriesLayout(event, tuple(value_fields), tuple(filters))
+        group = _Group(key, layout, np.array(list(windows), dtype=np.int64))
+
+        def prefix_column(value_field: str | None, filter_source: str | None, power: int) -> int:
+            return layout.prefix.setdefault((value_field, filter_source, power),
+                                            len(layout.prefix))
+
+        pending = []
+        for slot, feature in members:
+            aggregation = feature.aggregation
+            window = windows[window_ms(feature.window)]
+            if aggregation in _ADDITIVE:
+                # mean and std divide by the number of events that have the value
+                count = prefix_column(feature.field if aggregation != "count" else None,
+                                      feature.filter, 0)
+                value = count if aggregation == "count" else \
+                    prefix_column(feature.field, feature.filter, 1)
+                square = prefix_column(feature.field, feature.filter, 2) \
+                    if aggregation == "std" else count
+                pending.append((slot, aggregation, window, value, count, square))
+            else:
+                column = value_fields[feature.field] if feature.field is not None else -1
+                group.scans.append((slot, aggregation, window, column, filters[feature.filter]))
+        width = len(layout.prefix)
+        for slot, aggregation, window, value, count, square in pending:
+            group.slots.append(slot)
+            group.kinds.append(aggregation)
+            group.value_index.append(window * width + value)
+            group.count_index.append(window * width + count)
+            group.square_index.append(window * width + square)
+        return group
+
+
+class MemoryFeatureState:
+    """Series for every key value seen, in this process (the durable and Redis stores keep
+    the same series elsewhere)."""
+
+    def __init__(self, plan: FeaturePlan, filters: Mapping[str, Any] | None = None) -> None:
+        self.plan = plan
+        self.series: dict[tuple[str, Any, str], Series] = {}
+        self.seen_ids: set[tuple[str, Any]] = set()
+        # Compiled ZEN filters, by source text (compiled once, shared by every group).
+        from fengkong.expr import compile_expression
+
+        sources = {source for group in plan.groups for source in group.layout.filters
+                   if source is not None}
+        self.filters = dict(filters or {}) or {source: compile_expression(source)
+                                               for source in sources}
+
+    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
+               event_id: Any = None) -> bool:
+        """Add one event to every series it belongs to; False for a duplicate event id."""
+        if event_id is not None:
+            if (event_type, event_id) in self.seen_ids:
+                return False
+            self.seen_ids.add((event_type, event_id))
+        verdicts: dict[str | None, bool] = {None: True}
+        for group in self.plan.groups:
+            layout = group.layout
+            if layout.event != event_type:
+                continue
+            key_value = event.get(group.key)
+            if key_value is None:
+                continue
+            for source in layout.filters:
+                if source is not None and source not in verdicts:
+                    verdicts[source] = self._passes(source, event)
+            values = [_number(event.get(name)) if name is not None else 1.0
+                      for name in layout.value_fields]
+            series = self.series.get((group.key, key_value, event_type))
+            if series is None:
+                series = self.series[(group.key, key_value, event_type)] = Series(layout)
+            series.add(timestamp, values, [verdicts[source] for source in layout.filters])
+        return True
+
+    def _passes(self, source: str, event: Mapping[str, Any]) -> bool:
+        # A filter that cannot be evaluated on an event (amount >= 5000 with no amount) does
+        # not count it, as a decision-table cell that fails does not match.
+        try:
+            return self.filters[source](event) is True
+        except ExpressionEvaluationError:
+            return False
+
+    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
+        """Every planned feature for these key values, counting events strictly before
+        ``as_of`` (epoch ms); NaN where a feature has no value."""
+        out = np.full(len(self.plan.names), np.nan)
+        for group in self.plan.groups:
+            series = self.series.get((group.key, keys.get(group.key), group.layout.event))
+            _fill_group(group, series, as_of, out)
+        for slot, numerator, denominator in self.plan.ratios:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[slot] = out[numerator] / out[denominator] if out[denominator] else np.nan
+        return out
+
+
+def _number(value: Any) -> float:
+    if type(value) in (int, float):
+        return float(value)
+    if value is None:
+        return np.nan
+    return hash(value) & 0xFFFFFFFFFFFF  # distinct counts of strings compare hashes
+
+
+def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarray) -> None:
+    if series is None or not len(series):
+        zero = [slot for slot, kind in zip(group.slots, group.kinds, strict=True)
+                if kind in ("count", "sum")]
+        out[zero] = 0.0
+        out[[slot for slot, kind, *_ in group.scans if kind == "distinct"]] = 0.0
+        return
+    starts, end = series.window_bounds(as_of, group.windows)
+    if group.slots:
+        totals = (series.prefix_rows(np.full(len(starts), end)) -
+                  series.prefix_rows(starts)).reshape(-1)
+        values = totals[group.value_index]
+        counts = totals[group.count_index]
+        kinds = group.kinds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = values / counts
+            squares = totals[group.square_index] / counts
+        result = np.where([kind in ("count", "sum") for kind in kinds], values, means)
+        stds = np.sqrt(np.maximum(squares - means * means, 0.0))
+        result = np.where([kind == "std" for kind in kinds], stds, result)
+        out[group.slots] = result
+    if group.scans:
+        _scan(group, series, starts, end, as_of, out)
+
+
+def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: int,
+          out: np.ndarray) -> None:
+    """Min, max, last, distinct, time since last and first-seen age from the raw columns."""
+    first = int(starts.min()) if len(starts) else end
+    times, values, passes = series.raw(first, end)
+    for slot, aggregation, window, column, filter_column in group.scans:
+        offset = int(starts[window]) - first
+        mask = passes[offset:, filter_column]
+        if column >= 0:
+            mask = mask & ~np.isnan(values[offset:, column])  # skip events without the value
+        if not mask.any():
+            out[slot] = 0.0 if aggregation == "distinct" else np.nan
+            continue
+        if aggregation in _TIME:
+            stamps = times[offset:][mask]
+            reference = stamps[-1] if aggregation == "time_since_last" else stamps[0]
+            out[slot] = (as_of - reference) / 1000.0
+            continue
+        column_values = values[offset:, column][mask]
+        if aggregation == "min":
+            out[slot] = column_values.min()
+        elif aggregation == "max":
+            out[slot] = column_values.max()
+        elif aggregation == "last":
+            out[slot] = column_values[-1]
+        else:
+            out[slot] = len(np.unique(column_values))
+
+
+__all__ = ["LIFETIME_MS", "FeaturePlan", "MemoryFeatureState", "Series", "window_ms"]
