@@ -43,6 +43,20 @@ class _SeriesLayout:
     filters: tuple[str | None, ...]  # filter sources (None: every event)
     # Prefix column index of (field, filter, power): power 0 = count, 1 = sum, 2 = sum of squares
     prefix: dict[tuple[str | None, str | None, int], int] = field(default_factory=dict)
+    # The same, as arrays over prefix columns (built by freeze()): value column (-1: none),
+    # filter column and power of each prefix column.
+    value_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    filter_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    power_of: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def freeze(self) -> None:
+        values = {name: index for index, name in enumerate(self.value_fields)}
+        filters = {source: index for index, source in enumerate(self.filters)}
+        columns = sorted(self.prefix.items(), key=lambda item: item[1])
+        self.value_of = np.array([values[f] if f is not None else -1
+                                  for (f, _, _), _ in columns], dtype=np.intp)
+        self.filter_of = np.array([filters[s] for (_, s, _), _ in columns], dtype=np.intp)
+        self.power_of = np.array([power for (_, _, power), _ in columns], dtype=np.float64)
 
 
 class Series:
@@ -99,24 +113,17 @@ class Series:
         self._prefix[start + 1:self._size + 1] = rows
 
     def _row_terms(self, start: int, stop: int) -> np.ndarray:
-        """Each event's contribution to each prefix column."""
+        """Each event's contribution to each prefix column, for all columns at once."""
         layout = self.layout
-        terms = np.zeros((stop - start, len(layout.prefix)), dtype=np.float64)
-        values = self._values[start:stop]
-        passes = self._filters[start:stop]
-        value_index = {name: i for i, name in enumerate(layout.value_fields)}
-        filter_index = {source: i for i, source in enumerate(layout.filters)}
-        for (value_field, filter_source, power), column in layout.prefix.items():
-            mask = passes[:, filter_index[filter_source]]
-            if value_field is None:  # counting events
-                terms[:, column] = mask
-                continue
-            # Value aggregations skip events without the value (null), as SQL aggregates do.
-            x = values[:, value_index[value_field]]
-            present = mask & ~np.isnan(x)
-            terms[:, column] = present if power == 0 else np.where(
-                present, x if power == 1 else x * x, 0.0)
-        return terms
+        passes = self._filters[start:stop][:, layout.filter_of]
+        counting = layout.value_of < 0
+        # Counting columns read a value of 1; value columns read their field, and skip
+        # events without the value (null), as SQL aggregates do.
+        raw = self._values[start:stop]
+        values = np.where(counting, 1.0, raw[:, np.maximum(layout.value_of, 0)]) \
+            if raw.shape[1] else np.ones((stop - start, len(counting)))
+        present = passes & ~np.isnan(values)
+        return np.where(present, values ** layout.power_of, 0.0)
 
     def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
         """(first index per window, end index): events in [as_of - w, as_of) for each w."""
@@ -156,8 +163,31 @@ class _Group:
     count_index: list[int] = field(default_factory=list)
     square_index: list[int] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    is_total: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    is_std: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # Other features: (slot, aggregation, window index, value column, filter column)
     scans: list[tuple[int, str, int, int, int]] = field(default_factory=list)
+    # The scans by aggregation: output slots, window of each, the distinct (value column,
+    # filter column) pairs, and the pair of each feature. Features that differ only by window
+    # share a pair, so each pair is scanned once.
+    scan_arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = \
+        field(default_factory=dict)
+
+    def freeze_scans(self) -> None:
+        by_kind: dict[str, list[tuple[int, int, int, int]]] = {}
+        for slot, aggregation, window, column, filter_column in self.scans:
+            by_kind.setdefault(aggregation, []).append((slot, window, column, filter_column))
+        for kind, rows in by_kind.items():
+            pairs: dict[tuple[int, int], int] = {}
+            pair_of = [pairs.setdefault((column, filter_column), len(pairs))
+                       for _, _, column, filter_column in rows]
+            self.scan_arrays[kind] = (
+                np.array([row[0] for row in rows], dtype=np.intp),
+                np.array([row[1] for row in rows], dtype=np.intp),
+                np.array([column for column, _ in pairs], dtype=np.intp),
+                np.array([filter_column for _, filter_column in pairs], dtype=np.intp),
+                np.array(pair_of, dtype=np.intp),
+            )
 
 
 class FeaturePlan:
@@ -212,6 +242,8 @@ class FeaturePlan:
             else:
                 column = value_fields[feature.field] if feature.field is not None else -1
                 group.scans.append((slot, aggregation, window, column, filters[feature.filter]))
+        layout.freeze()
+        group.freeze_scans()
         width = len(layout.prefix)
         for slot, aggregation, window, value, count, square in pending:
             group.slots.append(slot)
@@ -219,6 +251,8 @@ class FeaturePlan:
             group.value_index.append(window * width + value)
             group.count_index.append(window * width + count)
             group.square_index.append(window * width + square)
+        group.is_total = np.array([kind in ("count", "sum") for kind in group.kinds], dtype=bool)
+        group.is_std = np.array([kind == "std" for kind in group.kinds], dtype=bool)
         return group
 
 
@@ -306,45 +340,73 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
                   series.prefix_rows(starts)).reshape(-1)
         values = totals[group.value_index]
         counts = totals[group.count_index]
-        kinds = group.kinds
         with np.errstate(divide="ignore", invalid="ignore"):
             means = values / counts
             squares = totals[group.square_index] / counts
-        result = np.where([kind in ("count", "sum") for kind in kinds], values, means)
+        result = np.where(group.is_total, values, means)
         stds = np.sqrt(np.maximum(squares - means * means, 0.0))
-        result = np.where([kind == "std" for kind in kinds], stds, result)
-        out[group.slots] = result
+        out[group.slots] = np.where(group.is_std, stds, result)
     if group.scans:
         _scan(group, series, starts, end, as_of, out)
 
 
 def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: int,
           out: np.ndarray) -> None:
-    """Min, max, last, distinct, time since last and first-seen age from the raw columns."""
+    """Min, max, last, distinct, time since last and first-seen age from the raw columns.
+
+    All windows end at ``as_of``, so each is a suffix of the longest one: suffix minima and
+    maxima, and the last / first qualifying row, computed once over the longest window,
+    answer every window by indexing.
+    """
     first = int(starts.min()) if len(starts) else end
     times, values, passes = series.raw(first, end)
-    for slot, aggregation, window, column, filter_column in group.scans:
-        offset = int(starts[window]) - first
-        mask = passes[offset:, filter_column]
-        if column >= 0:
-            mask = mask & ~np.isnan(values[offset:, column])  # skip events without the value
-        if not mask.any():
-            out[slot] = 0.0 if aggregation == "distinct" else np.nan
+    rows = end - first
+    offsets = starts - first  # where each window starts within the longest one
+    position = np.arange(rows)[:, None]
+    for kind, (slots, windows, columns, filters, pair_of) in group.scan_arrays.items():
+        begin = offsets[windows]
+        qualifying = passes[:, filters]  # rows x pairs
+        if kind not in _TIME:
+            qualifying = qualifying & ~np.isnan(values[:, columns])
+        if kind == "distinct":
+            # The distinct values of a suffix are those whose last occurrence lies in it.
+            counts = np.zeros(len(slots))
+            for pair in np.unique(pair_of).tolist():
+                members = np.flatnonzero(pair_of == pair)
+                kept = np.flatnonzero(qualifying[:, pair])
+                reversed_values = values[kept[::-1], columns[pair]]
+                _, first_in_reverse = np.unique(reversed_values, return_index=True)
+                last_rows = np.sort(kept[::-1][first_in_reverse])
+                counts[members] = len(last_rows) - np.searchsorted(last_rows, begin[members])
+            out[slots] = counts
             continue
-        if aggregation in _TIME:
-            stamps = times[offset:][mask]
-            reference = stamps[-1] if aggregation == "time_since_last" else stamps[0]
-            out[slot] = (as_of - reference) / 1000.0
+        if rows == 0:
+            out[slots] = np.nan
             continue
-        column_values = values[offset:, column][mask]
-        if aggregation == "min":
-            out[slot] = column_values.min()
-        elif aggregation == "max":
-            out[slot] = column_values.max()
-        elif aggregation == "last":
-            out[slot] = column_values[-1]
+        row = np.minimum(begin, rows - 1)
+        if kind in ("min", "max"):
+            fill = np.inf if kind == "min" else -np.inf
+            masked = np.where(qualifying, values[:, columns], fill)
+            accumulate = np.minimum.accumulate if kind == "min" else np.maximum.accumulate
+            suffix = accumulate(masked[::-1], axis=0)[::-1]
+            picked = suffix[row, pair_of]
+            out[slots] = np.where((begin < rows) & np.isfinite(picked), picked, np.nan)
+            continue
+        if kind == "first_seen_age":
+            # the first qualifying row at or after each row: a reversed running minimum
+            following = np.minimum.accumulate(np.where(qualifying, position, rows)[::-1],
+                                              axis=0)[::-1]
+            index = np.where(begin < rows, following[row, pair_of], rows)
+        else:  # last, time_since_last: the last qualifying row, if inside the window
+            last = np.where(qualifying, position, -1).max(axis=0)[pair_of]
+            index = np.where(last >= begin, last, rows)
+        found = index < rows
+        safe = np.minimum(index, rows - 1)
+        if kind == "last":
+            result = values[safe, columns[pair_of]]
         else:
-            out[slot] = len(np.unique(column_values))
+            result = (as_of - times[safe]) / 1000.0
+        out[slots] = np.where(found, result, np.nan)
 
 
 __all__ = ["LIFETIME_MS", "FeaturePlan", "MemoryFeatureState", "Series", "window_ms"]
