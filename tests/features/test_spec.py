@@ -11,7 +11,9 @@ import yaml
 
 from fengkong.errors import FengkongError
 from fengkong.features import (
+    EventValidationError,
     FeatureSet,
+    FeatureSpec,
     FeatureSpecError,
     format_feature_table,
     list_features,
@@ -276,3 +278,78 @@ def test_events_check_their_declarations() -> None:
         load_feature_set("events:\n  a:\n    timestamp: at\n    fields: {at: number}\n")
     with pytest.raises(FeatureSpecError, match="cannot read feature spec"):
         load_feature_set(REPO / "no-such-spec.yaml")
+
+
+def test_the_python_builder_gives_the_same_feature_set_as_yaml() -> None:
+    from_yaml = load("""\
+        templates:
+          - keys: [phone, device_id]
+            events: [application]
+            filters: {all: null, large: "amount >= 10000"}
+            aggregations: [count, sum(amount), distinct(channel), time_since_last]
+            windows: [1h, 30d, lifetime]
+        features:
+          - {name: phone.application.large_share.30d,
+             numerator: phone.application.large.count.30d,
+             denominator: phone.application.count.30d}
+          - {key: phone, event: login, aggregation: count, window: 7d,
+             filter: "not success", filter_name: failed}
+        """)
+    spec = (FeatureSpec()
+            .keys("phone", "device_id")
+            .event("application", timestamp="applied_at",
+                   fields={"phone": "string", "device_id": "string", "amount": "number",
+                           "channel": "string", "approved": "bool"})
+            .event("login", timestamp="logged_in_at", fields={"phone": "string",
+                                                             "success": "bool"})
+            .template(keys=["phone", "device_id"], events=["application"],
+                      filters={"all": None, "large": "amount >= 10000"},
+                      aggregations=["count", "sum(amount)", "distinct(channel)",
+                                    "time_since_last"],
+                      windows=["1h", "30d", "lifetime"])
+            .ratio("phone.application.large_share.30d", "phone.application.large.count.30d",
+                   "phone.application.count.30d")
+            .feature(key="phone", event="login", aggregation="count", window="7d",
+                     filter="not success", filter_name="failed"))
+    from_python = spec.build()
+    assert from_python == from_yaml
+    assert from_python.features[-1].name == "phone.login.failed.count.7d"
+
+
+def test_the_python_builder_errors_name_the_declaration() -> None:
+    spec = (FeatureSpec().keys("phone")
+            .event("login", timestamp="at", fields={"phone": "string"})
+            .template(keys=["phone"], events=["login"], aggregations=["count"], windows=["1d"])
+            .template(keys=["phone"], events=["login"], aggregations=["count"],
+                      windows=["7d", "7x"]))
+    with pytest.raises(FeatureSpecError, match=r"^templates\[1\]\.windows\[1\]: bad window"):
+        spec.build()
+
+
+def test_events_are_validated_before_they_reach_the_state() -> None:
+    feature_set = load_feature_set(BASE)
+    event = {"phone": "13800000000", "device_id": None, "amount": 5000, "channel": "app",
+             "approved": True, "applied_at": "2026-05-01T09:30:00+08:00"}
+    record, timestamp = feature_set.validate_event("application", event)
+    assert timestamp == 1_777_599_000_000 == record["applied_at"]
+    assert feature_set.validate_event("login", {"phone": "1", "logged_in_at": 5})[1] == 5
+    bad = [
+        ("loan", event, "unknown event type 'loan'"),
+        ("application", [1], "must be an object"),
+        ("application", {**event, "colour": "red"}, "unknown field 'colour'"),
+        ("application", {k: v for k, v in event.items() if k != "phone"},
+         "'application' event has no entity key 'phone'"),
+        ("application", {**event, "applied_at": "yesterday"}, "timestamp 'applied_at'"),
+        ("application", {**event, "applied_at": "2026-05-01T09:30:00"}, "with a UTC offset"),
+        ("application", {**event, "applied_at": None}, "has no timestamp 'applied_at'"),
+        ("application", {**event, "amount": "5000"}, "field 'amount' of a 'application' event "
+                                                     "must be a number, not '5000'"),
+        ("application", {**event, "amount": True}, "must be a number"),
+        ("application", {**event, "approved": 1}, "must be a bool"),
+        ("application", {**event, "phone": 138}, "must be a string"),
+    ]
+    for event_type, payload, message in bad:
+        with pytest.raises(EventValidationError) as raised:
+            feature_set.validate_event(event_type, payload)
+        assert message in str(raised.value)
+        assert raised.value.kind == "event_validation"

@@ -16,9 +16,12 @@ gives the same names in the same order (the grammar is in ``docs/features.md``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -32,9 +35,11 @@ __all__ = [
     "AGGREGATIONS",
     "FIELD_TYPES",
     "EventType",
+    "EventValidationError",
     "Feature",
     "FeatureInfo",
     "FeatureSet",
+    "FeatureSpec",
     "FeatureSpecError",
     "FieldType",
     "Window",
@@ -72,6 +77,43 @@ class FeatureSpecError(FengkongError):
     """A feature spec that cannot be loaded; the message starts with the spec line."""
 
     kind = "feature_spec"
+
+
+class EventValidationError(FengkongError):
+    """An incoming event that does not match its declared event type."""
+
+    kind = "event_validation"
+
+
+def _checked(event_type: str, name: str, kind: str, value: Any) -> Any:
+    """``value`` of a field of type ``kind``, timestamps as epoch milliseconds."""
+    if kind == "timestamp":
+        return _epoch_milliseconds(event_type, name, value)
+    # bool is an int in Python, so it is told apart from numbers explicitly.
+    ok = {"number": isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+                    and math.isfinite(value),
+          "string": isinstance(value, str),
+          "bool": isinstance(value, bool)}[kind]
+    if not ok:
+        raise EventValidationError(f"field {name!r} of a {event_type!r} event must be a "
+                                   f"{kind}, not {value!r}", field=name)
+    return value
+
+
+def _epoch_milliseconds(event_type: str, name: str, value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        # A time without an offset is refused: guessing the zone would shift every window.
+        if moment is not None and moment.tzinfo is not None:
+            return int(moment.timestamp() * 1000)
+    raise EventValidationError(f"timestamp {name!r} of a {event_type!r} event must be epoch "
+                               "milliseconds or ISO 8601 with a UTC offset "
+                               f"(2026-05-01T09:30:00+08:00), not {value!r}", field=name)
 
 
 @dataclass(frozen=True)
@@ -138,6 +180,40 @@ class FeatureSet:
         chosen = tuple(feature for feature in self.features if feature.name in wanted)
         return FeatureSet(self.events, self.keys, chosen,
                           {name: self.sources[name] for name in wanted if name in self.sources})
+
+    def validate_event(self, event_type: str, record: Any) -> tuple[dict[str, Any], int]:
+        """Check an incoming event against its declared type, before it touches any state.
+
+        Returns the event with its timestamp fields as epoch milliseconds (what the kernels
+        store) and its own timestamp. Raises :class:`EventValidationError` naming the event
+        type and field: an unknown event type or field, a missing entity key (null is
+        allowed: the key is not known, so the event updates no series of that key), a
+        value of the wrong type, or a timestamp that is not epoch milliseconds or ISO 8601
+        with a UTC offset.
+        """
+        event = self.events.get(event_type)
+        if event is None:
+            known = ", ".join(self.events) or "none declared"
+            raise EventValidationError(f"unknown event type {event_type!r} (known: {known})")
+        if not isinstance(record, Mapping):
+            raise EventValidationError(f"a {event_type!r} event must be an object, not "
+                                       f"{type(record).__name__}")
+        for key in self.keys:
+            if key in event.fields and key not in record:
+                raise EventValidationError(f"{event_type!r} event has no entity key {key!r}",
+                                           field=key)
+        if record.get(event.timestamp) is None:
+            raise EventValidationError(f"{event_type!r} event has no timestamp "
+                                       f"{event.timestamp!r}", field=event.timestamp)
+        out: dict[str, Any] = {}
+        for name, value in record.items():
+            kind = event.fields.get(name)
+            if kind is None:
+                raise EventValidationError(f"unknown field {name!r} of event type "
+                                           f"{event_type!r} (fields: {', '.join(event.fields)})",
+                                           field=name)
+            out[name] = None if value is None else _checked(event_type, name, kind, value)
+        return out, out[event.timestamp]
 
 
 @dataclass(frozen=True)
@@ -667,6 +743,75 @@ def _build(documents: Iterable[_Node]) -> FeatureSet:
                     builder.expand_template(item)
     return FeatureSet(dict(builder.events), tuple(builder.keys), builder.resolve(),
                       builder.sources)
+
+
+class FeatureSpec:
+    """The Python form of a spec: the same declarations, checks, names and order as YAML.
+
+    Each call adds one declaration; :meth:`build` validates them all together, so a
+    declaration may refer to event types, keys and features declared by later calls.
+    Errors name the declaration as ``templates[2].windows[1]`` (counting calls of a kind).
+    """
+
+    def __init__(self) -> None:
+        # (section, declaration) in call order: features and templates expand in this order.
+        self._declarations: list[tuple[str, Any]] = []
+
+    def _add(self, section: str, declaration: Any) -> FeatureSpec:
+        self._declarations.append((section, declaration))
+        return self
+
+    def keys(self, *names: str) -> FeatureSpec:
+        """Declare entity keys (each one is a field of the events it groups)."""
+        return self._add("keys", list(names))
+
+    def event(self, name: str, *, timestamp: str, fields: Mapping[str, FieldType]) -> FeatureSpec:
+        """Declare an event type with its timestamp field and typed fields."""
+        return self._add("events", {name: {"timestamp": timestamp, "fields": dict(fields)}})
+
+    def feature(self, *, key: str, event: str, aggregation: str, window: str,
+                field: str | None = None, filter: str | None = None,
+                filter_name: str | None = None, name: str | None = None,
+                description: str | None = None) -> FeatureSpec:
+        """Declare one feature, as an entry of the YAML ``features`` list."""
+        options = {"field": field, "filter": filter, "filter_name": filter_name, "name": name,
+                   "description": description}
+        return self._add("features", {"key": key, "event": event, "aggregation": aggregation,
+                                      "window": window,
+                                      **{k: v for k, v in options.items() if v is not None}})
+
+    def ratio(self, name: str, numerator: str, denominator: str,
+              description: str | None = None) -> FeatureSpec:
+        """Declare the ratio of two features (named in full)."""
+        declaration = {"name": name, "numerator": numerator, "denominator": denominator}
+        if description is not None:
+            declaration["description"] = description
+        return self._add("features", declaration)
+
+    def template(self, *, keys: Iterable[str], events: Iterable[str],
+                 aggregations: Iterable[str] = (), windows: Iterable[str] = (),
+                 fields: Iterable[str] = (), filters: Mapping[str, str | None] | None = None,
+                 ratios: Mapping[str, tuple[str, str]] | None = None) -> FeatureSpec:
+        """Declare a template, as an entry of the YAML ``templates`` list."""
+        declaration: dict[str, Any] = {"keys": list(keys), "events": list(events)}
+        optional = {"aggregations": list(aggregations), "windows": list(windows),
+                    "fields": list(fields), "filters": dict(filters or {}),
+                    "ratios": {name: list(pair) for name, pair in (ratios or {}).items()}}
+        declaration.update({k: v for k, v in optional.items() if v})
+        return self._add("templates", declaration)
+
+    def build(self) -> FeatureSet:
+        """Validate and expand the declarations; raises :class:`FeatureSpecError`."""
+        counts: dict[str, int] = {}
+        documents = []
+        for section, declaration in self._declarations:
+            index = counts[section] = counts.get(section, -1) + 1
+            if section in ("keys", "events"):
+                node = _from_python(declaration, section)
+            else:
+                node = _Node([_from_python(declaration, f"{section}[{index}]")], section)
+            documents.append(_Node({section: node}, ""))
+        return _build(documents)
 
 
 def load_feature_set(spec: str | Path | Mapping[str, Any]) -> FeatureSet:
