@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from fengkong.errors import ExpressionEvaluationError
+from fengkong.features.scan import KIND_CODES, scan
 
 _ADDITIVE = frozenset({"count", "sum", "mean", "std"})
 _RAW = frozenset({"min", "max", "last", "distinct"})
@@ -62,13 +63,17 @@ class _SeriesLayout:
 class Series:
     """The events of one key value and one event type, in time order, with prefix sums."""
 
-    __slots__ = ("_filters", "_prefix", "_size", "_times", "_values", "layout")
+    __slots__ = ("_codes", "_filters", "_prefix", "_size", "_times", "_values", "code_of",
+                 "layout")
 
     def __init__(self, layout: _SeriesLayout, capacity: int = 16) -> None:
         self.layout = layout
         self._size = 0
         self._times = np.empty(capacity, dtype=np.int64)
         self._values = np.empty((capacity, len(layout.value_fields)), dtype=np.float64)
+        # Distinct counts compare small integer codes, one per distinct value of the series.
+        self._codes = np.empty((capacity, len(layout.value_fields)), dtype=np.int64)
+        self.code_of: dict[float, int] = {}
         self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
         self._prefix = np.zeros((capacity + 1, len(layout.prefix)), dtype=np.float64)
 
@@ -83,6 +88,7 @@ class Series:
         capacity = 2 * len(self._times)
         self._times = np.resize(self._times, capacity)
         self._values = np.resize(self._values, (capacity, self._values.shape[1]))
+        self._codes = np.resize(self._codes, (capacity, self._codes.shape[1]))
         self._filters = np.resize(self._filters, (capacity, self._filters.shape[1]))
         prefix = np.zeros((capacity + 1, self._prefix.shape[1]))
         prefix[:len(self._prefix)] = self._prefix
@@ -98,9 +104,12 @@ class Series:
             position = int(np.searchsorted(self._times[:size], timestamp, side="right"))
             self._times[position + 1:size + 1] = self._times[position:size]
             self._values[position + 1:size + 1] = self._values[position:size]
+            self._codes[position + 1:size + 1] = self._codes[position:size]
             self._filters[position + 1:size + 1] = self._filters[position:size]
         self._times[position] = timestamp
         self._values[position] = values
+        code_of = self.code_of
+        self._codes[position] = [code_of.setdefault(value, len(code_of)) for value in values]
         self._filters[position] = passes
         self._size = size + 1
         self._refresh_prefix(position)
@@ -135,8 +144,10 @@ class Series:
     def prefix_rows(self, rows: np.ndarray) -> np.ndarray:
         return self._prefix[rows]
 
-    def raw(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self._times[start:end], self._values[start:end], self._filters[start:end]
+    def raw(self, start: int, end: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return (self._times[start:end], self._values[start:end], self._codes[start:end],
+                self._filters[start:end])
 
 
 LIFETIME_MS = np.iinfo(np.int64).max // 4  # "lifetime": reaches back before any event
@@ -167,27 +178,30 @@ class _Group:
     is_std: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # Other features: (slot, aggregation, window index, value column, filter column)
     scans: list[tuple[int, str, int, int, int]] = field(default_factory=list)
-    # The scans by aggregation: output slots, window of each, the distinct (value column,
-    # filter column) pairs, and the pair of each feature. Features that differ only by window
-    # share a pair, so each pair is scanned once.
-    scan_arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = \
-        field(default_factory=dict)
+    # The scans as arrays for the compiled pass (fengkong.features.scan): per feature its
+    # output slot, kind code, window and (value column, filter) pair; per pair its columns.
+    # Features that differ only by window share a pair, so each pair is scanned once.
+    scan_slot: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scan_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scan_window: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scan_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_filter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def freeze_scans(self) -> None:
-        by_kind: dict[str, list[tuple[int, int, int, int]]] = {}
-        for slot, aggregation, window, column, filter_column in self.scans:
-            by_kind.setdefault(aggregation, []).append((slot, window, column, filter_column))
-        for kind, rows in by_kind.items():
-            pairs: dict[tuple[int, int], int] = {}
-            pair_of = [pairs.setdefault((column, filter_column), len(pairs))
-                       for _, _, column, filter_column in rows]
-            self.scan_arrays[kind] = (
-                np.array([row[0] for row in rows], dtype=np.intp),
-                np.array([row[1] for row in rows], dtype=np.intp),
-                np.array([column for column, _ in pairs], dtype=np.intp),
-                np.array([filter_column for _, filter_column in pairs], dtype=np.intp),
-                np.array(pair_of, dtype=np.intp),
-            )
+        pairs: dict[tuple[int, int], int] = {}
+        pair_of = []
+        for _, aggregation, _, column, filter_column in self.scans:
+            # time aggregations need only the filter, not a value
+            key = (-1 if aggregation in _TIME else column, filter_column)
+            pair_of.append(pairs.setdefault(key, len(pairs)))
+        self.scan_slot = np.array([scan[0] for scan in self.scans], dtype=np.int64)
+        self.scan_kind = np.array([KIND_CODES[scan[1]] for scan in self.scans], dtype=np.int64)
+        self.scan_window = np.array([scan[2] for scan in self.scans], dtype=np.int64)
+        self.scan_pair = np.array(pair_of, dtype=np.int64)
+        self.pair_column = np.array([column for column, _ in pairs], dtype=np.int64)
+        self.pair_filter = np.array([filter_column for _, filter_column in pairs],
+                                    dtype=np.int64)
 
 
 class FeaturePlan:
@@ -352,61 +366,15 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
 
 def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: int,
           out: np.ndarray) -> None:
-    """Min, max, last, distinct, time since last and first-seen age from the raw columns.
-
-    All windows end at ``as_of``, so each is a suffix of the longest one: suffix minima and
-    maxima, and the last / first qualifying row, computed once over the longest window,
-    answer every window by indexing.
-    """
+    """Min, max, last, distinct and the time aggregations: one compiled backward pass over
+    the longest window (see :mod:`fengkong.features.scan`)."""
     first = int(starts.min()) if len(starts) else end
-    times, values, passes = series.raw(first, end)
-    rows = end - first
-    offsets = starts - first  # where each window starts within the longest one
-    position = np.arange(rows)[:, None]
-    for kind, (slots, windows, columns, filters, pair_of) in group.scan_arrays.items():
-        begin = offsets[windows]
-        qualifying = passes[:, filters]  # rows x pairs
-        if kind not in _TIME:
-            qualifying = qualifying & ~np.isnan(values[:, columns])
-        if kind == "distinct":
-            # The distinct values of a suffix are those whose last occurrence lies in it.
-            counts = np.zeros(len(slots))
-            for pair in np.unique(pair_of).tolist():
-                members = np.flatnonzero(pair_of == pair)
-                kept = np.flatnonzero(qualifying[:, pair])
-                reversed_values = values[kept[::-1], columns[pair]]
-                _, first_in_reverse = np.unique(reversed_values, return_index=True)
-                last_rows = np.sort(kept[::-1][first_in_reverse])
-                counts[members] = len(last_rows) - np.searchsorted(last_rows, begin[members])
-            out[slots] = counts
-            continue
-        if rows == 0:
-            out[slots] = np.nan
-            continue
-        row = np.minimum(begin, rows - 1)
-        if kind in ("min", "max"):
-            fill = np.inf if kind == "min" else -np.inf
-            masked = np.where(qualifying, values[:, columns], fill)
-            accumulate = np.minimum.accumulate if kind == "min" else np.maximum.accumulate
-            suffix = accumulate(masked[::-1], axis=0)[::-1]
-            picked = suffix[row, pair_of]
-            out[slots] = np.where((begin < rows) & np.isfinite(picked), picked, np.nan)
-            continue
-        if kind == "first_seen_age":
-            # the first qualifying row at or after each row: a reversed running minimum
-            following = np.minimum.accumulate(np.where(qualifying, position, rows)[::-1],
-                                              axis=0)[::-1]
-            index = np.where(begin < rows, following[row, pair_of], rows)
-        else:  # last, time_since_last: the last qualifying row, if inside the window
-            last = np.where(qualifying, position, -1).max(axis=0)[pair_of]
-            index = np.where(last >= begin, last, rows)
-        found = index < rows
-        safe = np.minimum(index, rows - 1)
-        if kind == "last":
-            result = values[safe, columns[pair_of]]
-        else:
-            result = (as_of - times[safe]) / 1000.0
-        out[slots] = np.where(found, result, np.nan)
+    times, values, codes, passes = series.raw(first, end)
+    begin = (starts - first)[group.scan_window]
+    order = np.argsort(-begin, kind="stable")
+    scan(times, values, codes, passes, group.pair_column, group.pair_filter,
+         len(series.code_of), begin[order], group.scan_kind[order], group.scan_pair[order],
+         group.scan_slot[order], as_of, out)
 
 
 __all__ = ["LIFETIME_MS", "FeaturePlan", "MemoryFeatureState", "Series", "window_ms"]
