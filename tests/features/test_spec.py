@@ -353,3 +353,27 @@ def test_events_are_validated_before_they_reach_the_state() -> None:
             feature_set.validate_event(event_type, payload)
         assert message in str(raised.value)
         assert raised.value.kind == "event_validation"
+
+
+def test_spec_version_and_listing_errors(tmp_path: Path) -> None:
+    with pytest.raises(FeatureSpecError, match="^<spec>:1:10: unknown spec version 2"):
+        load_feature_set("version: 2\n")
+    assert load_feature_set("version: 1\n").features == ()
+    with pytest.raises(FeatureSpecError, match="no such feature spec or project"):
+        list_features(tmp_path / "missing")
+    with pytest.raises(FeatureSpecError, match=r"no feature specs \(\*\.yaml\)"):
+        list_features(tmp_path)
+
+
+def test_feature_info_as_json() -> None:
+    info = next(info for info in list_features(EXAMPLE)
+                if info.name == "phone.login.failure_rate.1d")
+    assert info.to_dict() == {
+        "name": "phone.login.failure_rate.1d", "key": "phone", "event": "login",
+        "aggregation": "ratio", "field": None, "window": "1d", "window_ms": 86_400_000,
+        "filter": None, "numerator": "phone.login.failed.count.1d",
+        "denominator": "phone.login.count.1d",
+        "description": "phone.login.failed.count.1d divided by phone.login.count.1d",
+        "source": info.source,
+    }
+    assert info.source.startswith(str(EXAMPLE) + ":")

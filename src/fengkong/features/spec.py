@@ -225,6 +225,16 @@ class FeatureInfo:
     source: str
     feature: Feature
 
+    def to_dict(self) -> dict[str, Any]:
+        """The feature as a JSON-ready mapping (for ``fengkong features list --json``)."""
+        feature = self.feature
+        return {"name": self.name, "key": feature.key, "event": feature.event,
+                "aggregation": feature.aggregation, "field": feature.field,
+                "window": feature.window.name, "window_ms": feature.window.milliseconds,
+                "filter": feature.filter, "numerator": feature.numerator,
+                "denominator": feature.denominator, "description": self.description,
+                "source": self.source}
+
 
 # --- the located document -------------------------------------------------------------------
 
@@ -299,7 +309,9 @@ def _from_python(value: Any, path: str = "") -> _Node:
     return _Node(value, path)
 
 
-_SCALARS = yaml.SafeLoader("")  # only its scalar constructors are used, never its stream
+# Only the scalar constructors of this loader are used (never its stream): calling them
+# directly, unlike construct_object, keeps no cache of the nodes it has seen.
+_SCALARS = yaml.SafeLoader("")
 
 
 def _from_yaml(node: yaml.Node, path: str, source: str | None) -> _Node:
@@ -323,7 +335,7 @@ def _from_yaml(node: yaml.Node, path: str, source: str | None) -> _Node:
     # which stay text: a spec has no use for them.
     value: Any = node.value
     if node.tag.endswith((":null", ":bool", ":int", ":float")):
-        value = _SCALARS.construct_object(node)
+        value = _SCALARS.yaml_constructors[node.tag](_SCALARS, node)
     return _Node(value, path, source, line, column)
 
 
@@ -346,8 +358,7 @@ def _parse_yaml(text: str, source: str | None) -> _Node:
 _TOP_LEVEL = ("version", "description", "keys", "events", "features", "templates")
 _FEATURE_ENTRIES = ("name", "key", "event", "aggregation", "field", "window", "filter",
                     "filter_name", "numerator", "denominator", "description")
-_TEMPLATE_ENTRIES = ("keys", "events", "filters", "aggregations", "fields", "windows", "ratios",
-                     "description")
+_TEMPLATE_ENTRIES = ("keys", "events", "filters", "aggregations", "fields", "windows", "ratios")
 
 
 @dataclass(slots=True)
@@ -390,7 +401,7 @@ class _Builder:
                 raise spec.error(f"event type {name!r} must be a name of letters, digits and _")
             if name in self.events:
                 raise spec.error(f"event type {name!r} is declared twice")
-            entries = spec.entries(f"event type {name!r}", ("timestamp", "fields", "description"))
+            entries = spec.entries(f"event type {name!r}", ("timestamp", "fields"))
             if "timestamp" not in entries:
                 raise spec.error(f"event type {name!r} needs a 'timestamp' field name")
             timestamp = entries["timestamp"].name("the timestamp field")
@@ -727,6 +738,9 @@ def _build(documents: Iterable[_Node]) -> FeatureSet:
     # Keys and events first, from every document, so that a project may declare its event
     # types in one file and its features in others.
     for entries in sections:
+        if "version" in entries and entries["version"].value != 1:
+            raise entries["version"].error(f"unknown spec version {_show(entries['version'].value)}"
+                                           " (this fengkong reads version 1)")
         if "keys" in entries:
             builder.declare_keys(entries["keys"])
         if "events" in entries:
