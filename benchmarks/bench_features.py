@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
 import harness  # noqa: E402
-
 from fengkong.features.kernels import FeaturePlan, MemoryFeatureState  # noqa: E402
 from fengkong.features.spec import load_feature_set  # noqa: E402
 
