@@ -356,7 +356,7 @@ def test_events_are_validated_before_they_reach_the_state() -> None:
 
 
 def test_spec_version_and_listing_errors(tmp_path: Path) -> None:
-    with pytest.raises(FeatureSpecError, match="^<spec>:1:10: unknown spec version 2"):
+    with pytest.raises(FeatureSpecError, match=r"^<spec>:1:10: unknown spec version 2"):
         load_feature_set("version: 2\n")
     assert load_feature_set("version: 1\n").features == ()
     with pytest.raises(FeatureSpecError, match="no such feature spec or project"):
