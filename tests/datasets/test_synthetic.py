@@ -137,6 +137,30 @@ def test_families_share_home_ip_and_often_a_device(data: SyntheticData) -> None:
     assert devices_shared > 0.05 * (size > 1).sum()
 
 
+def test_emergency_contacts_are_family_or_friends(data: SyntheticData) -> None:
+    people, apps = data.applicants, data.applications
+    who = apps.applicant_id - 1
+    ordinary = people.ring_id[who] == 0
+    household_of_phone = dict(zip(people.phone.tolist(), people.household_id.tolist(),
+                                  strict=True))
+    family_contact = 0
+    for contact, household in zip(apps.contact_phone[ordinary].tolist(),
+                                  people.household_id[who[ordinary]].tolist(), strict=True):
+        relative = household_of_phone.get(contact)
+        # A contact who applies too is family; anyone else is a friend outside the data.
+        assert relative in (None, household)
+        family_contact += relative == household
+    assert 0.3 < family_contact / int(ordinary.sum()) < 0.7
+    # Children share the family surname, so family members often share one.
+    ordinary_people = people.ring_id == 0
+    household = people.household_id[ordinary_people]
+    surname = np.array([name[0] for name in people.name[ordinary_people].tolist()])
+    in_family = np.bincount(household)[household] > 1
+    _, same_surname, counts = np.unique(np.char.add(household.astype(str), surname),
+                                        return_inverse=True, return_counts=True)
+    assert (counts[same_surname] > 1)[in_family].mean() > 0.5
+
+
 # -- event tables ----------------------------------------------------------------------------
 
 def test_event_ids_are_unique_and_timestamps_sorted_inside_the_window(data: SyntheticData) -> None:
@@ -218,7 +242,7 @@ def test_same_seed_gives_byte_identical_tables() -> None:
 @pytest.mark.parametrize(
     "arguments",
     [{"applicants": 0}, {"applicants": 2.5}, {"days": 0}, {"fraud_ring_share": 1.0},
-     {"fraud_ring_share": -0.1}, {"start": "2025-13-01"}],
+     {"fraud_ring_share": -0.1}, {"fraud_ring_share": "2%"}, {"start": "2025-13-01"}],
 )
 def test_bad_parameters_are_named(arguments: dict[str, object]) -> None:
     with pytest.raises(FengkongError) as raised:

@@ -1,7 +1,8 @@
 """Chinese identity documents and contact points, generated in bulk.
 
 Resident ID numbers (GB 11643-1999), +86 mobile numbers, 19-digit bank cards (Luhn), device
-ids, IPv4 addresses and Chinese names. Each generator takes a NumPy ``Generator`` and a count
+ids, IPv4 addresses and Chinese names (surname and given name apart, so families can share a
+surname). Each generator takes a NumPy ``Generator`` and a count
 and returns a fixed-width NumPy string array. Numbers are assembled as matrices of ASCII
 digits and viewed as strings, so a million identities cost milliseconds, not a Python loop.
 
@@ -181,15 +182,18 @@ def private_ips(rng: np.random.Generator, count: int) -> NDArray[np.str_]:
     return _dotted(first, rest)
 
 
-def chinese_names(rng: np.random.Generator, count: int) -> NDArray[np.str_]:
-    """Names of a weighted common surname and one or two given-name characters."""
-    surnames = np.array([surname for surname, _ in SURNAMES])
+def surnames(rng: np.random.Generator, count: int) -> NDArray[np.str_]:
+    """Common surnames, weighted by how frequent they are."""
+    names = np.array([surname for surname, _ in SURNAMES])
     weights = np.array([weight for _, weight in SURNAMES])
+    return names[rng.choice(len(names), count, p=weights / weights.sum())]
+
+
+def given_names(rng: np.random.Generator, count: int) -> NDArray[np.str_]:
+    """Given names of one or two characters (about a third have one)."""
     characters = np.array(list(GIVEN_NAME_CHARACTERS))
-    surname = surnames[rng.choice(len(surnames), count, p=weights / weights.sum())]
     first = characters[rng.integers(0, len(characters), count)]
-    # About a third of given names have a single character.
     second = np.where(
         rng.random(count) < 0.35, "", characters[rng.integers(0, len(characters), count)]
     )
-    return np.char.add(np.char.add(surname, first), second).astype("U3")
+    return np.char.add(first, second).astype("U2")

@@ -146,7 +146,8 @@ def generate(
                             field="applicants")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise FengkongError(f"days must be a positive integer, got {days!r}", field="days")
-    if not 0 <= fraud_ring_share < 1:
+    if (isinstance(fraud_ring_share, bool) or not isinstance(fraud_ring_share, int | float)
+            or not 0 <= fraud_ring_share < 1):
         raise FengkongError(f"fraud_ring_share must be in [0, 1), got {fraud_ring_share!r}",
                             field="fraud_ring_share")
     try:
@@ -244,46 +245,76 @@ def _birth_days(rng: np.random.Generator, start_day: np.datetime64, age: Ints) -
     return earliest + rng.integers(0, latest - earliest + 1)
 
 
-def _population(
-    rng: np.random.Generator, count: int, fraud_ring_share: float, window: _Window
-) -> _Population:
-    # Fraud rings of 5-30 members; the last one takes what is left of the requested share,
-    # unless fewer than five remain.
+def _fraud_rings(rng: np.random.Generator, count: int, fraud_ring_share: float) -> Ints:
+    """Ring id of each applicant (0 outside rings).
+
+    Rings have 5-30 members; the last one takes what is left of the requested share, unless
+    fewer than five remain.
+    """
     wanted = round(count * fraud_ring_share)
     sizes = rng.integers(5, 31, wanted // 5 + 1)
     sizes = sizes[np.cumsum(sizes) <= wanted]
     if wanted - sizes.sum() >= 5:
         sizes = np.append(sizes, wanted - sizes.sum())
-    rings = len(sizes)
     ring_id = np.zeros(count, np.int64)
-    members = rng.permutation(count)[: sizes.sum()]
-    ring_id[members] = np.repeat(np.arange(1, rings + 1), sizes)
-    fraud = ring_id > 0
+    ring_id[rng.permutation(count)[: sizes.sum()]] = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    return ring_id
 
-    # Households of 1-4 people outside the rings; ring members live alone, as far as the
-    # data shows.
-    people = rng.permutation(np.flatnonzero(~fraud))
-    household_sizes = rng.choice([1, 2, 3, 4], len(people), p=[0.7, 0.18, 0.08, 0.04])
-    household_of_position = np.searchsorted(np.cumsum(household_sizes), np.arange(len(people)),
-                                            side="right")
-    household_id = np.zeros(count, np.int64)
-    household_id[people] = household_of_position + 1
-    households = int(household_of_position[-1]) + 1 if len(people) else 0
-    household_id[fraud] = households + 1 + np.arange(int(fraud.sum()))
-    head_position = np.searchsorted(household_of_position, household_of_position)
-    head = np.arange(count)
-    head[people] = people[head_position]
-    household_size = np.bincount(household_id)[household_id]
 
-    # Who they are.
+@dataclass(frozen=True)
+class _Households:
+    """Families of 1-4 people outside the rings; ring members live alone as far as the data
+    shows."""
+
+    household_id: Ints  # 1-based; the first ``count`` ids are families, then ring members
+    count: int  # families (ring members' one-person households not included)
+    head: Ints  # 0-based applicant heading each applicant's household (themselves if alone)
+    relative: Ints  # 0-based another member of the family, or -1 for people living alone
+
+
+def _households(rng: np.random.Generator, ring_id: Ints) -> _Households:
+    applicants = len(ring_id)
+    people = rng.permutation(np.flatnonzero(ring_id == 0))
+    sizes = rng.choice([1, 2, 3, 4], len(people), p=[0.7, 0.18, 0.08, 0.04])
+    family = np.searchsorted(np.cumsum(sizes), np.arange(len(people)), side="right")
+    families = int(family[-1]) + 1 if len(people) else 0
+    household_id = np.zeros(applicants, np.int64)
+    household_id[people] = family + 1
+    household_id[ring_id > 0] = families + 1 + np.arange(int((ring_id > 0).sum()))
+    first = np.searchsorted(family, family)  # position of the family's first member
+    last = np.searchsorted(family, family, side="right") - 1
+    head = np.arange(applicants)
+    head[people] = people[first]
+    # The head names the next member; everyone else names the head.
+    relative = np.full(applicants, -1)
+    position = np.arange(len(people))
+    is_head = position == first
+    relative[people] = np.where(is_head, people[np.minimum(position + 1, last)], people[first])
+    relative[people[first == last]] = -1
+    return _Households(household_id, families, head, relative)
+
+
+@dataclass(frozen=True)
+class _Documents:
+    """What an ID card says, plus name and city."""
+
+    id_number: Strings
+    male: Bools
+    birth_days: Ints
+    age: Ints
+    city: Strings
+
+
+def _documents(rng: np.random.Generator, count: int, start_day: np.datetime64) -> _Documents:
     region_weights = np.array([weight for _, _, weight in identities.REGIONS])
     region = rng.choice(len(identities.REGIONS), count, p=region_weights / region_weights.sum())
     region_code = np.array([int(code) for code, _, _ in identities.REGIONS], np.int64)[region]
     city = np.array([city for _, city, _ in identities.REGIONS])[region]
     age = np.clip(np.round(rng.normal(33, 9, count)), 18, 60).astype(np.int64)
-    birth_days = _birth_days(rng, window.start_day, age)
-    male = rng.random(count) < 0.55
-    # The 3-digit sequence code must be unique per region and birth date, odd for men.
+    birth_days = _birth_days(rng, start_day, age)
+    male = rng.random(count) < 0.55  # online borrowers skew male
+    # The 3-digit sequence code must be unique per region and birth date, odd for men:
+    # number people within each (region, birth date) group from a random group offset.
     order = np.lexsort((birth_days, region_code))
     rank = np.empty(count, np.int64)
     rank[order] = _group_rank(region_code[order] * 100_000 + birth_days[order])
@@ -292,82 +323,93 @@ def _population(
     group_offset[order] = offset[order][np.arange(count) - rank[order]]
     sequence = 2 * ((group_offset + rank) % 499) + np.where(male, 1, 2)
     id_number = identities.resident_id_numbers(region_code, birth_days, sequence)
-    name = identities.chinese_names(rng, count)
+    return _Documents(id_number, male, birth_days, age, city)
 
-    first_tier = np.isin(city, ["北京", "上海", "广州", "深圳"])
-    income_median = 5500 * np.where(first_tier, 1.35, 1.0) * (1 + 0.02 * (np.minimum(age, 45) - 30))
+
+def _population(
+    rng: np.random.Generator, count: int, fraud_ring_share: float, window: _Window
+) -> _Population:
+    ring_id = _fraud_rings(rng, count, fraud_ring_share)
+    fraud = ring_id > 0
+    rings = int(ring_id.max())
+    families = _households(rng, ring_id)
+    documents = _documents(rng, count, window.start_day)
+    in_family = families.relative >= 0
+    not_head = families.head != np.arange(count)
+
+    # Children take the family surname; spouses (and some others) keep their own.
+    surname = identities.surnames(rng, count)
+    takes_surname = not_head & (rng.random(count) < 0.6)
+    surname[takes_surname] = surname[families.head[takes_surname]]
+    name = np.char.add(surname, identities.given_names(rng, count))
+
+    first_tier = np.isin(documents.city, ["北京", "上海", "广州", "深圳"])
+    income_median = (5500 * np.where(first_tier, 1.35, 1.0)
+                     * (1 + 0.02 * (np.minimum(documents.age, 45) - 30)))
     monthly_income = np.round(income_median * rng.lognormal(0, 0.55, count), -1)
 
-    # Contact points. Phones and devices change for a minority during the window.
-    phone_changes = rng.random(count) < 0.06
-    device_changes = rng.random(count) < 0.15
+    # Contact points, drawn distinct across everyone. A minority change phone or device
+    # during the window.
+    phone_changes = ~fraud & (rng.random(count) < 0.06)
+    device_changes = ~fraud & (rng.random(count) < 0.15)
     ring_device_size = rng.integers(2, 5, rings + 1)
     ring_ip_size = rng.integers(1, 4, rings + 1)
     ring_phone_size = rng.integers(1, 4, rings + 1)
-    solo_contacts = ~fraud & (household_size == 1)
-    phones = identities.mobile_numbers(
-        rng, count + int(phone_changes.sum()) + int(ring_phone_size.sum())
-        + int(solo_contacts.sum()))
-    phone, phones = phones[:count], phones[count:]
+    living_alone = ~fraud & ~in_family
+    phone, new_phones, ring_phones, friends = _split(
+        identities.mobile_numbers(rng, count + int(phone_changes.sum())
+                                  + int(ring_phone_size.sum()) + int(living_alone.sum())),
+        count, int(phone_changes.sum()), int(ring_phone_size.sum()))
     new_phone = np.full(count, "", "U11")
-    new_phone[phone_changes], phones = np.split(phones, [int(phone_changes.sum())])
-    ring_phones, contacts = np.split(phones, [int(ring_phone_size.sum())])
-
-    devices = identities.device_ids(rng, count + int(device_changes.sum())
-                                    + int(ring_device_size.sum()))
-    device_id, devices = devices[:count], devices[count:]
+    new_phone[phone_changes] = new_phones
+    device_id, new_devices, ring_devices = _split(
+        identities.device_ids(rng, count + int(device_changes.sum())
+                              + int(ring_device_size.sum())),
+        count, int(device_changes.sum()))
     new_device_id = np.full(count, "", "U16")
-    new_device_id[device_changes], ring_devices = np.split(devices, [int(device_changes.sum())])
+    new_device_id[device_changes] = new_devices
     # Families often share the phone or tablet they apply from.
-    shares_device = (household_size > 1) & (head != np.arange(count)) & (rng.random(count) < 0.5)
-    device_id[shares_device] = device_id[head[shares_device]]
-
-    mobile_pool = max(count // 10, 50)
-    public = identities.public_ips(rng, households + int(ring_ip_size.sum()) + mobile_pool)
-    home_ips, ring_ips, mobile_ips = np.split(
-        public, [households, households + int(ring_ip_size.sum())])
+    shares_device = in_family & not_head & (rng.random(count) < 0.5)
+    device_id[shares_device] = device_id[families.head[shares_device]]
+    mobile_exits = max(count // 10, 50)
+    home_ips, ring_ips, mobile_ips = _split(
+        identities.public_ips(rng, families.count + int(ring_ip_size.sum()) + mobile_exits),
+        families.count, int(ring_ip_size.sum()))
     home_ip = np.empty(count, "U15")
-    home_ip[~fraud] = home_ips[household_id[~fraud] - 1]
+    home_ip[~fraud] = home_ips[families.household_id[~fraud] - 1]
 
     # A family member is the natural emergency contact; people living alone give a friend.
     contact_phone = np.empty(count, "U11")
-    second_member = people[np.minimum(head_position + 1, len(people) - 1)] if len(people) else people
-    partner = np.arange(count)
-    partner[people] = np.where(head[people] == people, second_member, head[people])
-    contact_phone[:] = phone[partner]
-    contact_phone[solo_contacts] = contacts
+    contact_phone[in_family] = phone[families.relative[in_family]]
+    contact_phone[living_alone] = friends
 
     # Ring members: identities are real people's (stolen or rented), but they operate from
     # the ring's devices and IPs and half of them register one of the ring's phones.
     ring_device_pool = _pool(ring_devices, ring_device_size)
     ring_ip_pool = _pool(ring_ips, ring_ip_size)
     ring_phone_pool = _pool(ring_phones, ring_phone_size)
-    member_ring = ring_id[fraud]
-    device_id[fraud] = ring_device_pool.pick(rng, member_ring)
-    home_ip[fraud] = ring_ip_pool.pick(rng, member_ring)
+    device_id[fraud] = ring_device_pool.pick(rng, ring_id[fraud])
+    home_ip[fraud] = ring_ip_pool.pick(rng, ring_id[fraud])
     burner = fraud & (rng.random(count) < 0.5)
     phone[burner] = ring_phone_pool.pick(rng, ring_id[burner])
-    phone_changes &= ~fraud
-    device_changes &= ~fraud
-    new_phone[fraud] = ""
-    new_device_id[fraud] = ""
 
     burst_days = rng.integers(1, 6, rings + 1)
     burst_day = rng.integers(0, max(window.days - 5, 1), rings + 1)
     burst_days = np.minimum(burst_days, window.days - burst_day)
 
     def change_time(changes: Bools) -> Ints:
-        return np.where(changes, window.start_ts + rng.integers(DAY_MS, max(window.days, 2)
-                                                                * DAY_MS, count), 0)
+        # From the second day on, so the old value is seen first.
+        latest = max(window.days, 2) * DAY_MS
+        return np.where(changes, window.start_ts + rng.integers(DAY_MS, latest, count), 0)
 
     table = Applicants(
         applicant_id=np.arange(1, count + 1, dtype=np.int64),
         name=name,
-        id_number=id_number,
-        gender=np.where(male, "M", "F"),
-        birth_date=birth_days.astype("datetime64[D]"),
-        age=age,
-        city=city,
+        id_number=documents.id_number,
+        gender=np.where(documents.male, "M", "F"),
+        birth_date=documents.birth_days.astype("datetime64[D]"),
+        age=documents.age,
+        city=documents.city,
         monthly_income=monthly_income,
         phone=phone,
         new_phone=new_phone,
@@ -377,7 +419,7 @@ def _population(
         device_changed_ts=change_time(device_changes),
         home_ip=home_ip,
         card=identities.bank_card_numbers(rng, count),
-        household_id=household_id,
+        household_id=families.household_id,
         ring_id=ring_id,
     )
     return _Population(
@@ -391,6 +433,11 @@ def _population(
         ring_phones=ring_phone_pool,
         mobile_ips=mobile_ips,
     )
+
+
+def _split(values: Strings, *sizes: int) -> list[Strings]:
+    """Consecutive slices of ``sizes`` and the rest."""
+    return np.split(values, np.cumsum(sizes))
 
 
 @dataclass(frozen=True)
