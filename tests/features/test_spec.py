@@ -239,6 +239,13 @@ ERRORS = [
     ("features:\n  - {key: phone, event: application, aggregation: count, window: 1d,\n"
      "     filter: 'amount > 1'}\n",
      "a filtered feature needs a 'name' or a 'filter_name'", 12),
+    ("features:\n  - {name: 'large loans', key: phone, event: application,\n"
+     "     aggregation: count, window: 1d}\n",
+     "feature name 'large loans' must be letters, digits, _, - and dots", 11),
+    ("templates:\n  - keys: [phone]\n    events: [application]\n"
+     "    windows: [1d]\n    ratios: {count: [count, count]}\n",
+     "ratio name 'count' must be a name of letters, digits and _ that is not an aggregation",
+     14),
     ("bogus: 1\n", "unknown entry 'bogus' in a feature spec", 10),
     ("events:\n  application:\n    timestamp: at\n", "duplicate key 'events'", 10),
 ]

@@ -379,7 +379,6 @@ class _Builder:
         self.events: dict[str, EventType] = {}
         self.keys: list[str] = []
         self.features: dict[str, Feature | _Ratio] = {}
-        self.sources: dict[str, str] = {}
         self.nodes: dict[str, _Node] = {}
         self.windows: dict[str, Window] = {}
         # (filter source, event) pairs already validated: templates repeat them thousands
@@ -503,12 +502,15 @@ class _Builder:
         if earlier is not None:
             raise node.error(f"duplicate feature name {feature.name!r} (first declared at "
                              f"{earlier.where})")
-        if not _FEATURE_NAME.fullmatch(feature.name):
-            raise node.error(f"feature name {feature.name!r} must be letters, digits, _, - "
-                             "and dots")
         self.features[feature.name] = feature
         self.nodes[feature.name] = node
-        self.sources[feature.name] = node.where
+
+    def sources(self) -> dict[str, str]:
+        """Where each feature was declared; a template's features share a few nodes, so
+        each node's location is formatted once."""
+        where: dict[int, str] = {}
+        return {name: where.get(id(node)) or where.setdefault(id(node), node.where)
+                for name, node in self.nodes.items()}
 
     def declare_feature(self, node: _Node) -> None:
         entries = node.entries("a feature", _FEATURE_ENTRIES)
@@ -539,7 +541,7 @@ class _Builder:
             elif "name" not in entries:
                 raise entries["filter"].error("a filtered feature needs a 'name' or a "
                                               "'filter_name' to name it by")
-        name = (entries["name"].text("a feature name") if "name" in entries
+        name = (_explicit_name(entries["name"]) if "name" in entries
                 else _feature_name(key, event.name, filter_name, field_name, aggregation, window))
         self.add(Feature(name, key, event.name, aggregation, field_name, window, filter_source,
                          None, None, description or _describe(aggregation, field_name, key,
@@ -558,7 +560,7 @@ class _Builder:
         if "aggregation" in entries and entries["aggregation"].value != "ratio":
             raise entries["aggregation"].error("a feature with a numerator and a denominator "
                                                "is a ratio")
-        self.add(_Ratio(entries["name"].text("a feature name"),
+        self.add(_Ratio(_explicit_name(entries["name"]),
                         entries["numerator"].text("a numerator"),
                         entries["denominator"].text("a denominator"), node, description), node)
 
@@ -671,6 +673,14 @@ class _Builder:
         return tuple(resolve(name, ()) for name in self.features)
 
 
+def _explicit_name(node: _Node) -> str:
+    """A feature name written by hand (generated names are made of checked parts)."""
+    name = node.text("a feature name")
+    if not _FEATURE_NAME.fullmatch(name):
+        raise node.error(f"feature name {name!r} must be letters, digits, _, - and dots")
+    return name
+
+
 def _free_names(tree: ast.Node) -> Iterator[tuple[str, int]]:
     """The top-level variable names an expression reads, with their positions: the event
     fields a filter needs (closure aliases and ``$``/``#`` are not fields)."""
@@ -756,7 +766,7 @@ def _build(documents: Iterable[_Node]) -> FeatureSet:
                 for item in node.items("templates"):
                     builder.expand_template(item)
     return FeatureSet(dict(builder.events), tuple(builder.keys), builder.resolve(),
-                      builder.sources)
+                      builder.sources())
 
 
 class FeatureSpec:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["LIFETIME", "MAX_MILLISECONDS", "Window", "parse_window"]
 
@@ -39,12 +40,18 @@ class Window:
     @property
     def phrase(self) -> str:
         """The window in words, for feature descriptions: ``in the last 7 days``, ``ever``."""
-        if self.milliseconds is None:
-            return "ever"
-        match = _WINDOW.fullmatch(self.name)
-        assert match is not None  # every Window but lifetime comes from parse_window
-        count, unit = int(match.group(1)), _UNIT_WORDS[match.group(2)]
-        return f"in the last {unit}" if count == 1 else f"in the last {count} {unit}s"
+        return _phrase(self.name)
+
+
+@lru_cache(maxsize=1024)
+def _phrase(name: str) -> str:
+    # Cached: a template describes thousands of features with the same few windows.
+    if name == "lifetime":
+        return "ever"
+    match = _WINDOW.fullmatch(name)
+    assert match is not None  # every Window but lifetime comes from parse_window
+    count, unit = int(match.group(1)), _UNIT_WORDS[match.group(2)]
+    return f"in the last {unit}" if count == 1 else f"in the last {count} {unit}s"
 
 
 LIFETIME = Window("lifetime", None)
