@@ -241,8 +241,9 @@ def test_same_seed_gives_byte_identical_tables() -> None:
 
 @pytest.mark.parametrize(
     "arguments",
-    [{"applicants": 0}, {"applicants": 2.5}, {"days": 0}, {"fraud_ring_share": 1.0},
-     {"fraud_ring_share": -0.1}, {"fraud_ring_share": "2%"}, {"start": "2025-13-01"}],
+    [{"applicants": 0}, {"applicants": 2.5}, {"days": 0}, {"seed": -1}, {"fraud_ring_share": 1.0},
+     {"fraud_ring_share": -0.1}, {"fraud_ring_share": "2%"}, {"start": "2025-13-01"},
+     {"start": 20250101}],
 )
 def test_bad_parameters_are_named(arguments: dict[str, object]) -> None:
     with pytest.raises(FengkongError) as raised:

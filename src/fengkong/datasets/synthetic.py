@@ -146,11 +146,15 @@ def generate(
                             field="applicants")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise FengkongError(f"days must be a positive integer, got {days!r}", field="days")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise FengkongError(f"seed must be a non-negative integer, got {seed!r}", field="seed")
     if (isinstance(fraud_ring_share, bool) or not isinstance(fraud_ring_share, int | float)
             or not 0 <= fraud_ring_share < 1):
         raise FengkongError(f"fraud_ring_share must be in [0, 1), got {fraud_ring_share!r}",
                             field="fraud_ring_share")
     try:
+        if not isinstance(start, str):
+            raise ValueError(start)
         start_day = np.datetime64(start, "D")
     except ValueError as bad_date:
         raise FengkongError(f"start must be an ISO date, got {start!r}", field="start") from (
