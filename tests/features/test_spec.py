@@ -246,6 +246,9 @@ ERRORS = [
      "    windows: [1d]\n    ratios: {count: [count, count]}\n",
      "ratio name 'count' must be a name of letters, digits and _ that is not an aggregation",
      14),
+    ("features:\n  - {key: phone, event: application, aggregation: count, window: 1d,\n"
+     "     filter: 'amount > 1', filter_name: channel}\n",
+     "filter name 'channel' is also a field of 'application'", 12),
     ("bogus: 1\n", "unknown entry 'bogus' in a feature spec", 10),
     ("events:\n  application:\n    timestamp: at\n", "duplicate key 'events'", 10),
 ]

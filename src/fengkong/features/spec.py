@@ -538,6 +538,10 @@ class _Builder:
             self.filter(entries["filter"], filter_source, event)
             if "filter_name" in entries:
                 filter_name = entries["filter_name"].name("a filter name")
+                if filter_name in event.fields:
+                    raise entries["filter_name"].error(
+                        f"filter name {filter_name!r} is also a field of {event.name!r}; "
+                        "names would be ambiguous")
             elif "name" not in entries:
                 raise entries["filter"].error("a filtered feature needs a 'name' or a "
                                               "'filter_name' to name it by")
