@@ -387,3 +387,18 @@ def test_feature_info_as_json() -> None:
         "source": info.source,
     }
     assert info.source.startswith(str(EXAMPLE) + ":")
+
+
+def test_ratio_chains_resolve_or_fail_cleanly() -> None:
+    def chain(depth: int) -> dict[str, object]:
+        document = yaml.safe_load(BASE)
+        document["features"] = [{"key": "phone", "event": "login", "aggregation": "count",
+                                 "window": "1d", "name": "r0"}]
+        # Declared deepest first, so that resolving the first ratio walks the whole chain.
+        document["features"] += [{"name": f"r{i}", "numerator": f"r{i - 1}",
+                                  "denominator": "r0"} for i in reversed(range(1, depth))]
+        return document
+
+    assert load_feature_set(chain(50)).by_name()["r49"].window.name == "1d"
+    with pytest.raises(FeatureSpecError, match="nested too deeply"):
+        load_feature_set(chain(5000))
