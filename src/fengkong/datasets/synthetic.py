@@ -501,9 +501,9 @@ def _applications(rng: np.random.Generator, people: _Population, window: _Window
     who_ordinary = np.repeat(ordinary, repeats)
     first_day = np.repeat(rng.integers(0, window.days, len(ordinary)), repeats)
     rank = _group_rank(who_ordinary)
-    gaps = np.where(rank == 0, 0, rng.geometric(1 / 45, len(who_ordinary)))
+    gaps = np.where(rank == 0, 0, rng.geometric(1 / 45, len(who_ordinary)))  # days
     elapsed = np.cumsum(gaps)
-    day_ordinary = first_day + elapsed - (elapsed - gaps)[np.flatnonzero(rank == 0)].repeat(repeats)
+    day_ordinary = first_day + elapsed - np.repeat(elapsed[rank == 0], repeats)
 
     # Ring members: one to four applications inside their ring's burst.
     members = np.flatnonzero(fraud_people)
