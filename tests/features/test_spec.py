@@ -402,3 +402,12 @@ def test_ratio_chains_resolve_or_fail_cleanly() -> None:
     assert load_feature_set(chain(50)).by_name()["r49"].window.name == "1d"
     with pytest.raises(FeatureSpecError, match="nested too deeply"):
         load_feature_set(chain(5000))
+
+
+def test_the_spec_in_the_documentation_loads() -> None:
+    text = (REPO / "docs" / "features.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    names = load_feature_set(example).by_name()
+    assert names["phone.login.failure_rate.1d"].numerator == "phone.login.failed.count.1d"
+    assert "phone.login.failed_at_night.count.30d" in names
+    assert len(names) == 5 * 2 * (1 + 2 * 3 + 2) * 7 + 2 * 2 * 2 * 3 + 2
