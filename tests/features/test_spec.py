@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 from textwrap import dedent
 
@@ -343,6 +344,8 @@ def test_events_are_validated_before_they_reach_the_state() -> None:
     record, timestamp = feature_set.validate_event("application", event)
     assert timestamp == 1_777_599_000_000 == record["applied_at"]
     assert feature_set.validate_event("login", {"phone": "1", "logged_in_at": 5})[1] == 5
+    assert feature_set.validate_event("login", {"phone": "1",
+                                                "logged_in_at": Decimal("7")})[1] == 7
     bad = [
         ("loan", event, "unknown event type 'loan'"),
         ("application", [1], "must be an object"),
@@ -356,6 +359,8 @@ def test_events_are_validated_before_they_reach_the_state() -> None:
                                                      "must be a number, not '5000'"),
         ("application", {**event, "amount": True}, "must be a number"),
         ("application", {**event, "approved": 1}, "must be a bool"),
+        ("application", {**event, "applied_at": Decimal("1.5")}, "epoch milliseconds"),
+        ("application", {**event, "amount": float("nan")}, "must be a number"),
         ("application", {**event, "phone": 138}, "must be a string"),
     ]
     for event_type, payload, message in bad:

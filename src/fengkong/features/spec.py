@@ -103,6 +103,9 @@ def _checked(event_type: str, name: str, kind: str, value: Any) -> Any:
 def _epoch_milliseconds(event_type: str, name: str, value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    # JSON read with decimal numbers (as the CLI and the service read it) gives Decimal.
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
