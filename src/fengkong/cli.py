@@ -241,6 +241,28 @@ def package_version() -> str:
         return __version__
 
 
+@command(
+    "features",
+    "list the features a strategy project (or one feature spec file) declares",
+    arg("action", choices=["list"], help="what to do (list)"),
+    arg("project", metavar="PROJECT", type=Path,
+        help="a strategy project folder (its features/*.yaml) or one feature spec YAML file"),
+    arg("--json", action="store_true", help="one JSON object per feature instead of a table"),
+    epilog="example:\n  fengkong features list examples/features/credit.yaml",
+)
+def features_command(args: argparse.Namespace) -> int:
+    """``fengkong features list PROJECT``: every feature's name and description."""
+    from fengkong.features.spec import format_feature_table, list_features  # yaml only here
+
+    infos = list_features(args.project)
+    if args.json:
+        for info in infos:
+            print(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        print(format_feature_table(infos))
+    return 0
+
+
 @command("version", "print the fengkong version")
 def version_command(args: argparse.Namespace) -> int:
     python = ".".join(str(part) for part in sys.version_info[:3])
