@@ -26,7 +26,8 @@ def data() -> SyntheticData:
 # -- independent checkers (oracles for the vectorised generators) --------------------------
 
 def ric_is_valid(number: str) -> bool:
-    """GB 11643-1999 check, written plainly, or python-stdnum's when it is installed."""
+    """GB 11643-1999 check, written plainly, or python-stdnum's when it is installed (which
+    also checks that the district code was in use in the year of birth)."""
     try:
         from stdnum.cn import ric
     except ImportError:
@@ -44,9 +45,9 @@ def luhn_is_valid(number: str) -> bool:
 
 
 def test_checkers_agree_with_published_examples() -> None:
-    # The example of the standard itself, and a well-known valid number ending in a digit.
+    # The example of the standard itself, and python-stdnum's documented example.
     assert ric_is_valid("11010519491231002X")
-    assert ric_is_valid("440524188001010014")
+    assert ric_is_valid("360426199101010071")
     assert not ric_is_valid("110105194912310021")
     assert not ric_is_valid("11010519491231002")
     assert luhn_is_valid("79927398713")

@@ -20,15 +20,44 @@ from numpy.typing import NDArray
 
 DAY_MS = 86_400_000
 
-# Real district codes (the first six digits of an ID number) and their cities. Weights
-# lean towards the large cities where online consumer lending concentrates.
-REGIONS: tuple[tuple[str, str, float], ...] = (
-    ("110105", "北京", 8), ("110108", "北京", 6), ("310104", "上海", 6), ("310115", "上海", 8),
-    ("440106", "广州", 7), ("440305", "深圳", 8), ("330106", "杭州", 5), ("510107", "成都", 6),
-    ("420106", "武汉", 5), ("320106", "南京", 4), ("610113", "西安", 4), ("500112", "重庆", 5),
-    ("120104", "天津", 3), ("370102", "济南", 3), ("350206", "厦门", 2), ("430104", "长沙", 4),
-    ("410105", "郑州", 4), ("210102", "沈阳", 3), ("450103", "南宁", 2), ("530102", "昆明", 2),
+# Where applicants are registered: a city, its weight (online consumer lending concentrates
+# in large cities) and the district codes (the first six digits of an ID number) in use
+# from a birth year on. Codes change with administrative reforms: a number keeps the code
+# of the year it was assigned, so someone born in Guangzhou in 1975 has the pre-1983 city
+# code, and one born in Chongqing in 1990 a Sichuan code (Chongqing was split off in 1997).
+REGIONS: tuple[tuple[str, float, tuple[tuple[int, int], ...]], ...] = (
+    ("北京", 8, ((110105, 0),)),  # 朝阳区
+    ("北京", 6, ((110108, 0),)),  # 海淀区
+    ("上海", 6, ((310104, 0),)),  # 徐汇区
+    ("上海", 8, ((310107, 0),)),  # 普陀区
+    ("天津", 3, ((120104, 0),)),  # 南开区
+    ("广州", 7, ((440120, 0), (440104, 1983))),  # 市区, 越秀区
+    ("深圳", 8, ((440320, 0), (440305, 1983))),  # 市区, 南山区
+    ("杭州", 5, ((330120, 0), (330106, 1983))),  # 市区, 西湖区
+    ("成都", 6, ((510120, 0), (510112, 1983))),  # 市区, 龙泉驿区
+    ("武汉", 5, ((420120, 0), (420106, 1983))),  # 市区, 武昌区
+    ("南京", 4, ((320120, 0), (320106, 1983))),  # 市区, 鼓楼区
+    ("西安", 4, ((610120, 0), (610113, 1983))),  # 市区, 雁塔区
+    ("重庆", 5, ((510220, 0), (510202, 1983), (500103, 1997))),  # 市区, 市中区, 渝中区
+    ("济南", 3, ((370120, 0), (370102, 1983))),  # 市区, 历下区
+    ("厦门", 2, ((350220, 0), (350203, 1983))),  # 市区, 思明区
+    ("长沙", 4, ((430120, 0), (430104, 1983))),  # 市区, 岳麓区
+    ("郑州", 4, ((410120, 0), (410105, 1983))),  # 市区, 金水区
+    ("沈阳", 3, ((210120, 0), (210102, 1983))),  # 市区, 和平区
+    ("昆明", 2, ((530120, 0), (530102, 1983))),  # 市区, 五华区
 )
+
+
+def region_codes(region: NDArray[np.int64], birth_year: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The district code of each ``REGIONS`` index as assigned in the year of birth."""
+    tiers = max(len(codes) for _, _, codes in REGIONS)
+    # Pad each region's tiers with its last one so they form a matrix.
+    padded = [codes + codes[-1:] * (tiers - len(codes)) for _, _, codes in REGIONS]
+    code = np.array([[code for code, _ in row] for row in padded], np.int64)
+    since = np.array([[year for _, year in row] for row in padded], np.int64)
+    tier = (since[region] <= birth_year[:, None]).sum(axis=1) - 1
+    return code[region, tier]
+
 
 # Mobile number prefixes by carrier (China Mobile, China Unicom, China Telecom).
 MOBILE_PREFIXES: tuple[int, ...] = (

@@ -310,12 +310,13 @@ class _Documents:
 
 
 def _documents(rng: np.random.Generator, count: int, start_day: np.datetime64) -> _Documents:
-    region_weights = np.array([weight for _, _, weight in identities.REGIONS])
+    region_weights = np.array([weight for _, weight, _ in identities.REGIONS])
     region = rng.choice(len(identities.REGIONS), count, p=region_weights / region_weights.sum())
-    region_code = np.array([int(code) for code, _, _ in identities.REGIONS], np.int64)[region]
-    city = np.array([city for _, city, _ in identities.REGIONS])[region]
+    city = np.array([city for city, _, _ in identities.REGIONS])[region]
     age = np.clip(np.round(rng.normal(33, 9, count)), 18, 60).astype(np.int64)
     birth_days = _birth_days(rng, start_day, age)
+    birth_year = birth_days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    region_code = identities.region_codes(region, birth_year)
     male = rng.random(count) < 0.55  # online borrowers skew male
     # The 3-digit sequence code must be unique per region and birth date, odd for men:
     # number people within each (region, birth date) group from a random group offset.
