@@ -13,7 +13,7 @@ fraud graph, and sharing is exactly what the synthetic fraud rings must make mea
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,10 +83,10 @@ SURNAMES: tuple[tuple[str, float], ...] = (
     ("梁", 0.9), ("谢", 0.8), ("宋", 0.7), ("唐", 0.7), ("许", 0.7), ("韩", 0.7), ("冯", 0.6),
 )
 GIVEN_NAME_CHARACTERS = (
-    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华玉萍红娥玲芬燕彩春菊兰凤洁梅琳素云莲"
-    "真环雪荣爱妹霞香月莺媛瑞凡佳嘉琼勤珍贞莉桂娣叶璧璐娅琦晶妍茜秋珊莎锦黛青倩婷姣婉娴瑾颖露瑶"
-    "怡婵雁蓓纨仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢"
-    "浩宇轩然子涵博文一鸣俊豪思远天佑嘉懿煜城懿轩烨伟苑博伟泽熠彤鸿煊博涛烨霖烨华煜祺智宸正豪昊"
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红娥玲芬燕彩春菊凤洁梅琳素云莲真环雪"
+    "荣爱妹香月莺媛瑞凡佳嘉琼勤珍贞莉娣叶璧璐娅琦晶妍茜秋珊莎锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓纨"
+    "仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢浩宇轩然子"
+    "涵博文一鸣俊豪思远天佑懿煜城烨泽熠彤鸿煊霖祺智宸正昊"
 )
 
 _DIGIT_CODES = np.frombuffer(b"0123456789", dtype=np.uint8)
@@ -111,7 +111,7 @@ def _digit_matrix(values: NDArray[np.int64], width: int) -> NDArray[np.int64]:
     return (values[:, None] // powers) % 10
 
 
-def _distinct(draw: Any, count: int) -> NDArray[np.int64]:
+def _distinct(draw: Callable[[int], NDArray[np.int64]], count: int) -> NDArray[np.int64]:
     """``count`` distinct values from ``draw(size)``, in draw order (so still seeded)."""
     size = count + count // 50 + 16
     while True:
