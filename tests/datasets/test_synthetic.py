@@ -199,6 +199,11 @@ def test_loans_repayments_and_labels_line_up(data: SyntheticData) -> None:
 
 
 def test_to_rows_and_describe(data: SyntheticData) -> None:
+    for table in data.tables().values():
+        first = table.to_rows()[0]
+        assert list(first) == list(table.columns())
+        assert all(isinstance(value, str | int | float | bool | dt.date)
+                   for value in first.values())
     rows = data.applications.to_rows()
     assert len(rows) == len(data.applications)
     assert list(rows[0]) == ["event_id", "ts", "applicant_id", "id_number", "phone",
