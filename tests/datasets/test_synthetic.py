@@ -83,8 +83,8 @@ def test_id_numbers_are_valid_and_agree_with_age_gender_and_birth_date(data: Syn
 def test_age_is_exact_on_a_leap_day_start() -> None:
     people = generate(applicants=3_000, seed=3, start="2024-02-29", days=30).applicants
     start = dt.date(2024, 2, 29)
-    for age, birth in zip(people.age.tolist(), people.birth_date.tolist(), strict=True):
-        assert start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day)) == age
+    for age, born in zip(people.age.tolist(), people.birth_date.tolist(), strict=True):
+        assert start.year - born.year - ((start.month, start.day) < (born.month, born.day)) == age
 
 
 def test_phones_cards_devices_and_names_look_real(data: SyntheticData) -> None:

@@ -630,9 +630,9 @@ def _instalments(rng: np.random.Generator, apps: _Applications, loans: _Loans,
     # A flat 1% monthly fee on the principal, the way consumer-finance instalments are quoted.
     instalment = np.round(apps.amount * (1 + 0.01 * apps.term) / apps.term, 2)[loan]
     unpaid = loans.bad[loan] & (number >= loans.default_instalment[loan])
+    late_again = rng.random(len(loan)) < loans.late_probability[loan]
     late = ~unpaid & (
-        (number == loans.first_late[loan])
-        | ((number > loans.first_late[loan]) & (rng.random(len(loan)) < loans.late_probability[loan]))
+        (number == loans.first_late[loan]) | ((number > loans.first_late[loan]) & late_again)
     )
     days_late = np.where(late, np.minimum(rng.geometric(0.12, len(loan)), 89), 0)
     paid_ts = np.where(
@@ -693,8 +693,9 @@ def _logins(rng: np.random.Generator, people: _Population, apps: _Applications,
     who = np.concatenate([who_visit, apps.who[app_row], who_pay])
     ts = np.concatenate([ts_visit, ts_apply, ts_pay])
     success = np.concatenate([success_visit, success_apply, np.ones(len(who_pay), bool)])
+    parts = (contact_visit, contact_apply, contact_pay)
     contact = _Contact(*(
-        np.concatenate([getattr(part, name) for part in (contact_visit, contact_apply, contact_pay)])
+        np.concatenate([getattr(part, name) for part in parts])
         for name in ("phone", "device_id", "ip")
     ))
     inside = ts >= window.start_ts
