@@ -466,8 +466,9 @@ def _contact_at(rng: np.random.Generator, people: _Population, who: Ints, ts: In
     # an SDK that reports the LAN address.
     network = rng.random(count)
     mobile = people.mobile_ips[rng.integers(0, len(people.mobile_ips), count)]
-    lan = identities.private_ips(rng, count)
-    ip = np.where(network < 0.62, table.home_ip[who], np.where(network < 0.93, mobile, lan))
+    ip = np.where(network < 0.62, table.home_ip[who], mobile)
+    on_lan = network >= 0.93
+    ip[on_lan] = identities.private_ips(rng, int(on_lan.sum()))
 
     ring = table.ring_id[who]
     fraud = ring > 0
