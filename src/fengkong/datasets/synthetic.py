@@ -139,7 +139,8 @@ def generate(
 
     ``applicants`` people act over ``days`` days from ``start`` (an ISO date, UTC); about
     ``fraud_ring_share`` of them are fraud-ring members (up to four fewer, as a ring has at
-    least five). The same arguments always give byte-identical tables.
+    least five). The same arguments give byte-identical tables under the same NumPy
+    version (NumPy keeps its random streams stable within a version, not across them).
     """
     if isinstance(applicants, bool) or not isinstance(applicants, int) or applicants < 1:
         raise FengkongError(f"applicants must be a positive integer, got {applicants!r}",
