@@ -202,6 +202,7 @@ class _Population:
     ring_devices: _Pool
     ring_ips: _Pool
     ring_phones: _Pool
+    ring_cards: _Pool  # money-mule cards that receive the ring's loans
     mobile_ips: Strings  # carrier NAT exits shared by everyone on mobile data
 
     @property
@@ -361,6 +362,7 @@ def _population(
     ring_device_size = rng.integers(2, 5, rings + 1)
     ring_ip_size = rng.integers(1, 4, rings + 1)
     ring_phone_size = rng.integers(1, 4, rings + 1)
+    ring_card_size = rng.integers(1, 3, rings + 1)
     living_alone = ~fraud & ~in_family
     phone, new_phones, ring_phones, friends = _split(
         identities.mobile_numbers(rng, count + int(phone_changes.sum())
@@ -398,6 +400,8 @@ def _population(
     home_ip[fraud] = ring_ip_pool.pick(rng, ring_id[fraud])
     burner = fraud & (rng.random(count) < 0.5)
     phone[burner] = ring_phone_pool.pick(rng, ring_id[burner])
+    card, ring_cards = _split(
+        identities.bank_card_numbers(rng, count + int(ring_card_size.sum())), count)
 
     burst_days = rng.integers(1, 6, rings + 1)
     burst_day = rng.integers(0, max(window.days - 5, 1), rings + 1)
@@ -424,7 +428,7 @@ def _population(
         new_device_id=new_device_id,
         device_changed_ts=change_time(device_changes),
         home_ip=home_ip,
-        card=identities.bank_card_numbers(rng, count),
+        card=card,
         household_id=families.household_id,
         ring_id=ring_id,
     )
@@ -437,6 +441,7 @@ def _population(
         ring_devices=ring_device_pool,
         ring_ips=ring_ip_pool,
         ring_phones=ring_phone_pool,
+        ring_cards=_pool(ring_cards, ring_card_size),
         mobile_ips=mobile_ips,
     )
 
@@ -488,6 +493,7 @@ class _Applications:
     ts: Ints
     contact: _Contact
     contact_phone: Strings
+    card: Strings  # where the loan is paid out
     amount: Floats
     term: Ints
     channel: Strings
@@ -527,8 +533,13 @@ def _applications(rng: np.random.Generator, people: _Population, window: _Window
 
     contact = _contact_at(rng, people, who, ts)
     contact_phone = people.contact_phone[who]
+    card = table.card[who]
     if fraud.any():
-        contact_phone[fraud] = people.ring_phones.pick(rng, table.ring_id[who[fraud]])
+        ring = table.ring_id[who[fraud]]
+        contact_phone[fraud] = people.ring_phones.pick(rng, ring)
+        # Many ring loans are paid out to a mule card that collects for the organisers.
+        mule = rng.random(len(ring)) < 0.5
+        card[np.flatnonzero(fraud)[mule]] = people.ring_cards.pick(rng, ring[mule])
 
     income = table.monthly_income[who]
     ordinary_amount = np.clip(np.round(income * rng.lognormal(np.log(1.5), 0.5, count), -2),
@@ -540,7 +551,7 @@ def _applications(rng: np.random.Generator, people: _Population, window: _Window
     channels = np.array(CHANNELS)
     channel = np.where(fraud, channels[rng.choice(4, count, p=[0.3, 0.35, 0.05, 0.3])],
                        channels[rng.choice(4, count, p=[0.6, 0.15, 0.15, 0.1])])
-    return _Applications(who, ts, contact, contact_phone, amount.astype(np.float64),
+    return _Applications(who, ts, contact, contact_phone, card, amount.astype(np.float64),
                          term.astype(np.int64), channel, fraud)
 
 
@@ -739,7 +750,7 @@ def _assemble(window: _Window, people: _Population, apps: _Applications, loans: 
             contact_phone=apps.contact_phone,
             device_id=apps.contact.device_id,
             ip=apps.contact.ip,
-            card=table.card[apps.who],
+            card=apps.card,
             amount=apps.amount,
             term=apps.term,
             channel=apps.channel,

@@ -87,7 +87,7 @@ class Applications(Table):
     contact_phone: Strings  # the emergency contact (紧急联系人) given on the form
     device_id: Strings
     ip: Strings
-    card: Strings
+    card: Strings  # paid out to; a fraud ring often uses a shared money-mule card
     amount: Floats
     term: Ints  # monthly instalments
     channel: Strings
