@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,10 +131,9 @@ def test_families_share_home_ip_and_often_a_device(data: SyntheticData) -> None:
     ordinary = people.ring_id == 0
     households, size = np.unique(people.household_id[ordinary], return_counts=True)
     assert 0.1 < (size > 1).mean() < 0.5
-    _, ip_per_household = np.unique(
-        np.char.add(people.household_id[ordinary].astype(str), people.home_ip[ordinary]),
-        return_counts=True)
-    assert len(ip_per_household) == len(households)
+    household_and_ip = np.unique(
+        np.char.add(people.household_id[ordinary].astype(str), people.home_ip[ordinary]))
+    assert len(household_and_ip) == len(households)  # one home IP per household
     devices_shared = len(people.device_id[ordinary]) - len(np.unique(people.device_id[ordinary]))
     assert devices_shared > 0.05 * (size > 1).sum()
 
@@ -219,14 +219,17 @@ def test_to_rows_and_describe(data: SyntheticData) -> None:
     assert 0.01 < summary["fraud_rate"] < 0.05
 
 
-def test_to_parquet_needs_pyarrow(data: SyntheticData, tmp_path: object) -> None:
+def test_to_parquet_writes_one_file_per_table_or_asks_for_pyarrow(
+    data: SyntheticData, tmp_path: Path
+) -> None:
     try:
         import pyarrow.parquet as pq
     except ImportError:
         with pytest.raises(ModuleNotFoundError, match="pyarrow"):
-            data.to_parquet(str(tmp_path))
+            data.to_parquet(tmp_path)
         return
-    written = data.to_parquet(str(tmp_path))
+    written = data.to_parquet(tmp_path)
+    assert [path.stem for path in written] == list(data.tables())
     assert pq.read_table(written[1]).num_rows == len(data.applications)
 
 
