@@ -362,10 +362,6 @@ class ExpressionGenerator:
         if operator == "^":
             exponent = self.pick(EXPONENTS) if self.chance(2, 3) else self.sub(NUM, d)
             base = self.sub(NUM, d)
-            if not exponent.isdigit() and FUNCTIONS:
-                # A fractional exponent needs a base >= 0: "powers without a real result"
-                # are an intentional difference (docs/zen-compatibility.md).
-                base = f"abs({base})"
             return f"{base}{spaces}^{spaces}{exponent}"
         return f"{self.sub(NUM, d)}{spaces}{operator}{spaces}{self.sub(NUM, d)}"
 

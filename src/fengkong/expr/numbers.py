@@ -101,8 +101,12 @@ def power(a: int | float, b: int | float) -> int | float | None:
     """
     if a == 0 and b < 0:
         return 0  # zen-engine's answer, rather than a division by zero
-    if a != 0 and b * math.log10(abs(a)) > MAX_POWER_DIGITS:
-        raise OverflowError(f"{a} ^ {b} is too large")
+    if a != 0:
+        digits = b * math.log10(abs(a))
+        if digits > MAX_POWER_DIGITS:
+            raise OverflowError(f"{a} ^ {b} is too large")
+        if digits < -30:
+            return 0  # below 1e-28 every result is cut to 0 (and 1000 ^ -333334 is huge to compute)
     if type(b) is int and type(a) is int and b >= 0:
         return a**b
     if type(b) is int:
@@ -121,10 +125,10 @@ def power(a: int | float, b: int | float) -> int | float | None:
         except (InvalidOperation, ZeroDivisionError):
             return None
     try:
-        result = float(a) ** float(b)
+        # A negative base with a fractional exponent has no real power; Zen answers
+        # sign(a) * |a| ^ b (right for odd roots: (-8) ^ (1/3) is -2), and so do we.
+        result = math.copysign(abs(float(a)) ** float(b), a) if a < 0 else float(a) ** float(b)
     except (OverflowError, ZeroDivisionError):
-        return None
-    if isinstance(result, complex):
         return None
     return from_decimal(Decimal(repr(result))) if result == result else None
 
