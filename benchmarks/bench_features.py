@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     features = load_feature_set(ROOT / "examples" / "features" / "credit.yaml")
-    plan = FeaturePlan(features.features)
+    plan = FeaturePlan(features.features, features.events)
     state = MemoryFeatureState(plan)
     rng = random.Random(0)
     applicant = {key: f"{key}-applicant" for key in KEYS}

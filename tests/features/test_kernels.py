@@ -131,3 +131,12 @@ def test_no_leakage_and_missing_keys() -> None:
     assert state.compute({"phone": "1"}, 1000).tolist() == [0.0]  # strictly before
     assert state.compute({"phone": "1"}, 1001).tolist() == [1.0]
     assert state.compute({"phone": "2"}, 5000).tolist() == [0.0]
+
+
+def test_last_of_a_text_field_is_refused_not_hashed() -> None:
+    from fengkong.errors import FengkongError
+
+    text_last = feature("phone", "last", "7d", None, field="channel")
+    events = {"application": SimpleNamespace(fields={"channel": "string", "amount": "number"})}
+    with pytest.raises(FengkongError, match="'last' of the text field"):
+        FeaturePlan([text_last], events)

@@ -10,13 +10,18 @@ A query "as of" time ``t`` (only events strictly before ``t`` count: no leakage)
 per series, one ``searchsorted`` for all windows at once (every window ends at ``t``) and
 one gather of two prefix rows per window: count, sum, mean and std of every field under
 every filter fall out of ``P[hi] - P[lo]``. Min, max, last, distinct, time since last and
-first-seen age read the raw columns of the longest window only. The results land in one
+first-seen age come from one compiled backward pass over the longest window
+(:mod:`fengkong.features.scan`). The results land in one
 float64 vector in the order of the requested features (NaN where undefined: a mean over no
 event), so a graph node can hand them on without a Python loop per feature.
 
 This module holds the arithmetic; which features exist comes from
 :mod:`fengkong.features.spec`, and where series live (memory, durable log, Redis) from the
 state stores.
+
+Values are float64: numbers as they are, booleans as 0/1, text (for distinct counts) as a
+hash. ``last`` of a text field therefore has no float value and is refused when the plan is
+made, not answered with a hash.
 """
 
 from __future__ import annotations
@@ -27,11 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from fengkong.errors import ExpressionEvaluationError
+from fengkong.errors import ExpressionEvaluationError, FengkongError
 from fengkong.features.scan import KIND_CODES, scan
 
 _ADDITIVE = frozenset({"count", "sum", "mean", "std"})
-_RAW = frozenset({"min", "max", "last", "distinct"})
 _TIME = frozenset({"time_since_last", "first_seen_age"})
 
 
@@ -40,7 +44,7 @@ class _SeriesLayout:
     """Which columns a series of one event type keeps, decided by the features asked for."""
 
     event: str
-    value_fields: tuple[str | None, ...]  # raw value columns (None: the "1" of a count)
+    value_fields: tuple[str, ...]  # the fields whose values the features read
     filters: tuple[str | None, ...]  # filter sources (None: every event)
     # Prefix column index of (field, filter, power): power 0 = count, 1 = sum, 2 = sum of squares
     prefix: dict[tuple[str | None, str | None, int], int] = field(default_factory=dict)
@@ -207,8 +211,18 @@ class _Group:
 class FeaturePlan:
     """How to compute a list of features: their groups, layouts and output slots."""
 
-    def __init__(self, features: Sequence[Any]) -> None:
+    def __init__(self, features: Sequence[Any], events: Mapping[str, Any] | None = None
+                 ) -> None:
+        """``features`` from :mod:`fengkong.features.spec`; ``events`` (the spec's event types)
+        lets the plan refuse what the float kernels cannot answer."""
         self.features = list(features)
+        for feature in self.features:
+            field_type = (events[feature.event].fields.get(feature.field)
+                          if events is not None and feature.field is not None else None)
+            if feature.aggregation == "last" and field_type == "string":
+                raise FengkongError(f"feature {feature.name}: 'last' of the text field "
+                                    f"{feature.field!r} is not supported by the online kernels "
+                                    "yet", field=feature.name)
         self.names = [feature.name for feature in self.features]
         slot_of = {name: slot for slot, name in enumerate(self.names)}
         groups: dict[tuple[str, str], list[tuple[int, Any]]] = {}
@@ -225,7 +239,7 @@ class FeaturePlan:
 
     @staticmethod
     def _group(key: str, event: str, members: list[tuple[int, Any]]) -> _Group:
-        value_fields: dict[str | None, int] = {}
+        value_fields: dict[str, int] = {}
         filters: dict[str | None, int] = {None: 0}
         windows: dict[int, int] = {}
         for _, feature in members:
@@ -304,8 +318,7 @@ class MemoryFeatureState:
             for source in layout.filters:
                 if source is not None and source not in verdicts:
                     verdicts[source] = self._passes(source, event)
-            values = [_number(event.get(name)) if name is not None else 1.0
-                      for name in layout.value_fields]
+            values = [_number(event.get(name)) for name in layout.value_fields]
             series = self.series.get((group.key, key_value, event_type))
             if series is None:
                 series = self.series[(group.key, key_value, event_type)] = Series(layout)
@@ -334,11 +347,13 @@ class MemoryFeatureState:
 
 
 def _number(value: Any) -> float:
-    if type(value) in (int, float):
+    if type(value) in (int, float, bool):
         return float(value)
     if value is None:
         return np.nan
-    return hash(value) & 0xFFFFFFFFFFFF  # distinct counts of strings compare hashes
+    # Text only feeds distinct counts, which compare values: a 48-bit hash serves (and is
+    # exact in float64). A collision would undercount by one; at 2^48 it is not a concern.
+    return float(hash(value) & 0xFFFFFFFFFFFF)
 
 
 def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarray) -> None:
