@@ -34,6 +34,7 @@ import numpy as np
 
 from fengkong.errors import ExpressionEvaluationError, FengkongError
 from fengkong.features.scan import KIND_CODES, scan
+from fengkong.features.sums import ADDITIVE_CODES, extend_prefix, read_additive
 
 _ADDITIVE = frozenset({"count", "sum", "mean", "std"})
 _TIME = frozenset({"time_since_last", "first_seen_age"})
@@ -70,7 +71,7 @@ class Series:
     __slots__ = ("_codes", "_filters", "_prefix", "_size", "_times", "_values", "code_of",
                  "layout")
 
-    def __init__(self, layout: _SeriesLayout, capacity: int = 16) -> None:
+    def __init__(self, layout: _SeriesLayout, capacity: int = 4) -> None:
         self.layout = layout
         self._size = 0
         self._times = np.empty(capacity, dtype=np.int64)
@@ -120,23 +121,9 @@ class Series:
 
     def _refresh_prefix(self, start: int) -> None:
         """Recompute prefix rows from ``start`` (only the new last row, for in-order events)."""
-        rows = self._row_terms(start, self._size)
-        np.cumsum(rows, axis=0, out=rows)
-        rows += self._prefix[start]
-        self._prefix[start + 1:self._size + 1] = rows
-
-    def _row_terms(self, start: int, stop: int) -> np.ndarray:
-        """Each event's contribution to each prefix column, for all columns at once."""
         layout = self.layout
-        passes = self._filters[start:stop][:, layout.filter_of]
-        counting = layout.value_of < 0
-        # Counting columns read a value of 1; value columns read their field, and skip
-        # events without the value (null), as SQL aggregates do.
-        raw = self._values[start:stop]
-        values = np.where(counting, 1.0, raw[:, np.maximum(layout.value_of, 0)]) \
-            if raw.shape[1] else np.ones((stop - start, len(counting)))
-        present = passes & ~np.isnan(values)
-        return np.where(present, values ** layout.power_of, 0.0)
+        extend_prefix(self._prefix, self._values, self._filters, start, self._size,
+                      layout.value_of, layout.filter_of, layout.power_of)
 
     def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
         """(first index per window, end index): events in [as_of - w, as_of) for each w."""
@@ -145,8 +132,10 @@ class Series:
         starts = np.searchsorted(times[:end], as_of - window_ms, side="left")
         return starts, end
 
-    def prefix_rows(self, rows: np.ndarray) -> np.ndarray:
-        return self._prefix[rows]
+    @property
+    def prefix(self) -> np.ndarray:
+        """Prefix rows 0..len: row i sums the first i events' terms."""
+        return self._prefix
 
     def raw(self, start: int, end: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -171,15 +160,15 @@ class _Group:
     key: str
     layout: _SeriesLayout
     windows: np.ndarray  # distinct window lengths (ms)
-    # Additive features: output slot, flat index into the (window x prefix column) matrix
-    # of the value, and of the count (for mean/std), and of the sum of squares (std).
-    slots: list[int] = field(default_factory=list)
-    value_index: list[int] = field(default_factory=list)
-    count_index: list[int] = field(default_factory=list)
-    square_index: list[int] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    is_total: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    is_std: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # Additive features, as arrays for fengkong.features.sums.read_additive: output slot,
+    # kind code, window, and the prefix columns of the value, of the count (mean, std) and of
+    # the sum of squares (std).
+    slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    window_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    value_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    count_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    square_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # Other features: (slot, aggregation, window index, value column, filter column)
     scans: list[tuple[int, str, int, int, int]] = field(default_factory=list)
     # The scans as arrays for the compiled pass (fengkong.features.scan): per feature its
@@ -191,6 +180,7 @@ class _Group:
     scan_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pair_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pair_filter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_needs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def freeze_scans(self) -> None:
         pairs: dict[tuple[int, int], int] = {}
@@ -204,6 +194,12 @@ class _Group:
         self.scan_window = np.array([scan[2] for scan in self.scans], dtype=np.int64)
         self.scan_pair = np.array(pair_of, dtype=np.int64)
         self.pair_column = np.array([column for column, _ in pairs], dtype=np.int64)
+        # What each pair must track: 1 min/max, 2 distinct (time pairs need neither)
+        needs = [0] * len(pairs)
+        for (_, aggregation, *_), pair in zip(self.scans, pair_of, strict=True):
+            needs[pair] |= 1 if aggregation in ("min", "max") else \
+                2 if aggregation == "distinct" else 0
+        self.pair_needs = np.array(needs, dtype=np.int64)
         self.pair_filter = np.array([filter_column for _, filter_column in pairs],
                                     dtype=np.int64)
 
@@ -235,6 +231,8 @@ class FeaturePlan:
             groups.setdefault((feature.key, feature.event), []).append((slot, feature))
         self.groups = [self._group(key, event, members)
                        for (key, event), members in groups.items()]
+        self.ratio_slots, self.ratio_numerators, self.ratio_denominators = (
+            np.array([ratio[part] for ratio in self.ratios], dtype=np.intp) for part in range(3))
         self.keys = sorted({group.key for group in self.groups})
 
     @staticmethod
@@ -272,15 +270,11 @@ class FeaturePlan:
                 group.scans.append((slot, aggregation, window, column, filters[feature.filter]))
         layout.freeze()
         group.freeze_scans()
-        width = len(layout.prefix)
-        for slot, aggregation, window, value, count, square in pending:
-            group.slots.append(slot)
-            group.kinds.append(aggregation)
-            group.value_index.append(window * width + value)
-            group.count_index.append(window * width + count)
-            group.square_index.append(window * width + square)
-        group.is_total = np.array([kind in ("count", "sum") for kind in group.kinds], dtype=bool)
-        group.is_std = np.array([kind == "std" for kind in group.kinds], dtype=bool)
+        columns = list(zip(*pending, strict=True)) if pending else [()] * 6
+        group.slots, group.window_of, group.value_column, group.count_column, \
+            group.square_column = (np.array(part, dtype=np.int64)
+                                   for part in (columns[0], *columns[2:]))
+        group.kinds = np.array([ADDITIVE_CODES[kind] for kind in columns[1]], dtype=np.int64)
         return group
 
 
@@ -340,9 +334,12 @@ class MemoryFeatureState:
         for group in self.plan.groups:
             series = self.series.get((group.key, keys.get(group.key), group.layout.event))
             _fill_group(group, series, as_of, out)
-        for slot, numerator, denominator in self.plan.ratios:
+        plan = self.plan
+        if len(plan.ratio_slots):
+            denominators = out[plan.ratio_denominators]
             with np.errstate(divide="ignore", invalid="ignore"):
-                out[slot] = out[numerator] / out[denominator] if out[denominator] else np.nan
+                ratios = out[plan.ratio_numerators] / denominators
+            out[plan.ratio_slots] = np.where(denominators != 0, ratios, np.nan)
         return out
 
 
@@ -358,23 +355,14 @@ def _number(value: Any) -> float:
 
 def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarray) -> None:
     if series is None or not len(series):
-        zero = [slot for slot, kind in zip(group.slots, group.kinds, strict=True)
-                if kind in ("count", "sum")]
-        out[zero] = 0.0
+        # No history: counts and sums are 0, distinct counts 0, everything else undefined.
+        out[group.slots[group.kinds <= ADDITIVE_CODES["sum"]]] = 0.0
         out[[slot for slot, kind, *_ in group.scans if kind == "distinct"]] = 0.0
         return
     starts, end = series.window_bounds(as_of, group.windows)
-    if group.slots:
-        totals = (series.prefix_rows(np.full(len(starts), end)) -
-                  series.prefix_rows(starts)).reshape(-1)
-        values = totals[group.value_index]
-        counts = totals[group.count_index]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            means = values / counts
-            squares = totals[group.square_index] / counts
-        result = np.where(group.is_total, values, means)
-        stds = np.sqrt(np.maximum(squares - means * means, 0.0))
-        out[group.slots] = np.where(group.is_std, stds, result)
+    if len(group.slots):
+        read_additive(series.prefix, starts, end, group.window_of, group.value_column,
+                      group.count_column, group.square_column, group.kinds, group.slots, out)
     if group.scans:
         _scan(group, series, starts, end, as_of, out)
 
@@ -387,7 +375,7 @@ def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: in
     times, values, codes, passes = series.raw(first, end)
     begin = (starts - first)[group.scan_window]
     order = np.argsort(-begin, kind="stable")
-    scan(times, values, codes, passes, group.pair_column, group.pair_filter,
+    scan(times, values, codes, passes, group.pair_column, group.pair_filter, group.pair_needs,
          len(series.code_of), begin[order], group.scan_kind[order], group.scan_pair[order],
          group.scan_slot[order], as_of, out)
 

@@ -21,12 +21,14 @@ KIND_CODES = {"min": MIN, "max": MAX, "last": LAST, "distinct": DISTINCT,
 
 @njit(cache=True, nogil=True)
 def scan(times: np.ndarray, values: np.ndarray, codes: np.ndarray, passes: np.ndarray,
-         pair_column: np.ndarray, pair_filter: np.ndarray, code_count: int,
+         pair_column: np.ndarray, pair_filter: np.ndarray, pair_needs: np.ndarray,
+         code_count: int,
          feature_begin: np.ndarray, feature_kind: np.ndarray, feature_pair: np.ndarray,
          feature_slot: np.ndarray, as_of: int, out: np.ndarray) -> None:  # pragma: no cover
     """Fill ``out[feature_slot]``; features must be ordered by ``feature_begin`` descending.
 
-    ``pair_column[p]`` is -1 for pairs that only need the filter (time aggregations).
+    ``pair_column[p]`` is -1 for pairs that only need the filter (time aggregations);
+    ``pair_needs[p]`` says what else to track: 1 minimum and maximum, 2 distinct values.
     """
     rows = times.shape[0]
     pairs = pair_column.shape[0]
@@ -35,7 +37,11 @@ def scan(times: np.ndarray, values: np.ndarray, codes: np.ndarray, passes: np.nd
     newest = np.full(pairs, -1)
     oldest = np.full(pairs, -1)
     distinct = np.zeros(pairs)
-    seen = np.zeros((pairs, max(code_count, 1)), dtype=np.bool_)
+    tracks_distinct = False
+    for pair in range(pairs):
+        if pair_needs[pair] & 2:
+            tracks_distinct = True
+    seen = np.zeros((pairs if tracks_distinct else 1, max(code_count, 1)), dtype=np.bool_)
     feature = 0
     features = feature_begin.shape[0]
     for row in range(rows - 1, -2, -1):
@@ -69,14 +75,17 @@ def scan(times: np.ndarray, values: np.ndarray, codes: np.ndarray, passes: np.nd
                 value = values[row, column]
                 if np.isnan(value):
                     continue  # value aggregations skip events without the value
-                if value < minimum[pair]:
-                    minimum[pair] = value
-                if value > maximum[pair]:
-                    maximum[pair] = value
-                code = codes[row, column]
-                if not seen[pair, code]:
-                    seen[pair, code] = True
-                    distinct[pair] += 1
+                needs = pair_needs[pair]
+                if needs & 1:
+                    if value < minimum[pair]:
+                        minimum[pair] = value
+                    if value > maximum[pair]:
+                        maximum[pair] = value
+                if needs & 2:
+                    code = codes[row, column]
+                    if not seen[pair, code]:
+                        seen[pair, code] = True
+                        distinct[pair] += 1
             if newest[pair] < 0:
                 newest[pair] = row
             oldest[pair] = row
