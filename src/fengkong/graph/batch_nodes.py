@@ -30,9 +30,9 @@ from fengkong.expr.vector import (
     values_of,
 )
 from fengkong.graph.model import NodeSpec
-from fengkong.graph.nodes.expression import _READS_RESULTS
+from fengkong.graph.nodes.expression import READS_RESULTS
 from fengkong.graph.nodes.options import NodeOptions, parse_options
-from fengkong.graph.nodes.table import _columns, _rules
+from fengkong.graph.nodes.table import parse_columns, parse_rules
 from fengkong.graph.registry import CompiledNode
 from fengkong.graph.runtime import Run
 
@@ -205,7 +205,7 @@ def _expression_node(spec: NodeSpec) -> VectorNode:
         key, value = item.get("key") or "", item.get("value") or ""
         if not key or not value:
             continue
-        if _READS_RESULTS.search(value):
+        if READS_RESULTS.search(value):
             raise Unsupported("reads earlier results through $")
         rows.append((key, compile_standard(spec, value)))
     return _ExpressionNode(rows, _simple_options(spec))
@@ -223,9 +223,9 @@ class _TableNode(VectorNode):
         if (content.get("hitPolicy") or "first") != "first":
             raise Unsupported("collect tables run row by row")
         self.options = _simple_options(spec)
-        inputs = _columns(spec, content, "inputs", field_required=False)
-        outputs = _columns(spec, content, "outputs", field_required=True)
-        rules = _rules(spec, content)
+        inputs = parse_columns(spec, content, "inputs", field_required=False)
+        outputs = parse_columns(spec, content, "outputs", field_required=True)
+        rules = parse_rules(spec, content)
         matcher = RuleMatcher([field for _, field in inputs],
                               [[rule.get(cid) or "" for cid, _ in inputs] for rule in rules],
                               node_id=spec.id, node_name=spec.name)

@@ -192,7 +192,7 @@ def _covered_segments(intervals: list[tuple[float, bool, float, bool]],
     return merged
 
 
-class _Column:
+class ColumnIndex:
     """One input column: how to read its value and which rules each value leaves in play."""
 
     def __init__(self, getter: CompiledExpression | None, any_mask: int, base: int,
@@ -233,7 +233,7 @@ class RuleMatcher:
         self.node_id, self.node_name = node_id, node_name
         self.rule_count = len(rules)
         self.all_rules = (1 << self.rule_count) - 1
-        self.columns: list[_Column] = []
+        self.columns: list[ColumnIndex] = []
         # Per rule: the general cells still to check, as (column slot, test).
         self.general: list[list[tuple[int, Callable[[Any, Any], bool]]]] = [
             [] for _ in range(self.rule_count)]
@@ -265,7 +265,7 @@ class RuleMatcher:
             raise self._error(error, source) from None
 
     def _index_column(self, slot: int, getter: CompiledExpression | None,
-                      cells: list[str]) -> _Column:
+                      cells: list[str]) -> ColumnIndex:
         any_mask = 0
         general_mask = 0
         structured: dict[int, _Accepts] = {}
@@ -311,7 +311,7 @@ class RuleMatcher:
                 false_mask |= bit
             if accepts.null:
                 null_mask |= bit
-        return _Column(getter, any_mask, base, numeric, strings, true_mask, false_mask, null_mask)
+        return ColumnIndex(getter, any_mask, base, numeric, strings, true_mask, false_mask, null_mask)
 
     def _add_general(self, rule: int, slot: int,
                      test: CompiledUnary | CompiledExpression) -> None:

@@ -33,7 +33,7 @@ from fengkong.expr.vector import (
     compile_vector,
     values_of,
 )
-from fengkong.graph.table_index import RuleMatcher, _Column
+from fengkong.graph.table_index import ColumnIndex, RuleMatcher
 
 _WORD = 64
 
@@ -47,7 +47,7 @@ class _ColumnTable:
     """Mask words of one column: rows 0..2m are numeric segments, then null/true/false/base,
     then one row per string that some cell names."""
 
-    def __init__(self, column: _Column, width: int) -> None:
+    def __init__(self, column: ColumnIndex, width: int) -> None:
         numeric = column.numeric
         masks: list[int] = list(numeric.masks) if numeric is not None else [column.base]
         self.endpoints = np.array(numeric.endpoints if numeric is not None else [], dtype=np.float64)

@@ -28,7 +28,7 @@ from fengkong.graph.registry import CompileContext, CompiledNode, register_node_
 from fengkong.graph.runtime import Run
 
 # ``$`` other than ``$nodes``/``$root``: the expression reads the results computed so far.
-_READS_RESULTS = re.compile(r"\$(?!nodes\b|root\b)")
+READS_RESULTS = re.compile(r"\$(?!nodes\b|root\b)")
 
 # One compiled row: key, its dotted path (None when flat), expression, whether it reads ``$``.
 Row = tuple[str, tuple[str, ...] | None, CompiledExpression, bool]
@@ -46,7 +46,7 @@ def compile_expression_node(spec: NodeSpec, context: CompileContext) -> Compiled
             continue
         path = split_path(key) if "." in key else None
         rows.append((key, path, compile_standard(spec, value),
-                     _READS_RESULTS.search(value) is not None))
+                     READS_RESULTS.search(value) is not None))
     scope_of = scope_for(mentions_nodes(*(row[2].source for row in rows)))
     compiled_rows = tuple(rows)
 

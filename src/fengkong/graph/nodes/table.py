@@ -61,9 +61,9 @@ def compile_table_node(spec: NodeSpec, context: CompileContext) -> CompiledNode:
     hit_policy = content.get("hitPolicy", "first")
     if hit_policy not in _HIT_POLICIES:
         raise spec.error(f"hitPolicy must be 'first' or 'collect', got {hit_policy!r}")
-    inputs = _columns(spec, content, "inputs", field_required=False)
-    outputs = _columns(spec, content, "outputs", field_required=True)
-    rules = _rules(spec, content)
+    inputs = parse_columns(spec, content, "inputs", field_required=False)
+    outputs = parse_columns(spec, content, "outputs", field_required=True)
+    rules = parse_rules(spec, content)
     table = _Table(spec, inputs, outputs, rules)
     evaluate = table.first if hit_policy == "first" else table.collect
     evaluate_traced = table.first_traced if hit_policy == "first" else table.collect_traced
@@ -71,8 +71,10 @@ def compile_table_node(spec: NodeSpec, context: CompileContext) -> CompiledNode:
     return CompiledNode(spec.id, spec.name, spec.type, run, run_traced)
 
 
-def _columns(spec: NodeSpec, content: dict[str, Any], key: str,
-             field_required: bool) -> list[tuple[str, str]]:
+def parse_columns(spec: NodeSpec, content: dict[str, Any], key: str,
+                  field_required: bool) -> list[tuple[str, str]]:
+    """The ``inputs`` or ``outputs`` of a table as (column id, field); shared with the
+    columnar table (graph/batch_nodes.py) so both read a table the same way."""
     columns = []
     for position, column in enumerate(array(spec, content.get(key), key)):
         if not isinstance(column, dict):
@@ -84,7 +86,8 @@ def _columns(spec: NodeSpec, content: dict[str, Any], key: str,
     return columns
 
 
-def _rules(spec: NodeSpec, content: dict[str, Any]) -> list[dict[str, str]]:
+def parse_rules(spec: NodeSpec, content: dict[str, Any]) -> list[dict[str, str]]:
+    """The rules of a table, each a mapping of column id to cell text (checked)."""
     rules = array(spec, content.get("rules"), "rules")
     for position, rule in enumerate(rules):
         if not isinstance(rule, dict):
