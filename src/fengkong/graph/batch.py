@@ -14,9 +14,10 @@
 * Rows that hit an error in columnar code (a wrong type, a failing output cell) are re-run
   through the single-row engine, which gives their exact result or error message.
 
-Columns do not distinguish a missing field from a null one: :meth:`BatchResult.records`
-leaves out null fields, and a node output of null does not erase a field produced upstream
-(single evaluation deletes it, following JSON merge patch). See docs/graphs.md.
+Columns know where a field is absent rather than null, so node outputs merge as JSON merge
+patches exactly as in single evaluation (a null output erases the field upstream). Only the
+result differs in form: :meth:`BatchResult.records` leaves null fields out. See
+docs/graphs.md.
 """
 
 from __future__ import annotations
