@@ -131,7 +131,3 @@ def power(a: int | float, b: int | float) -> int | float | None:
     except (OverflowError, ZeroDivisionError):
         return None
     return from_decimal(Decimal(repr(result))) if result == result else None
-
-
-def negate(a: int | float) -> int | float:
-    return -a

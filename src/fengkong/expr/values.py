@@ -41,15 +41,6 @@ def type_name(value: Any) -> str:
     return getattr(value, "zen_type", "unknown")
 
 
-def is_truthy_bool(value: Any, what: str) -> bool:
-    """Logical operands must be booleans (or null, treated as false, as Zen does)."""
-    if value is True or value is False:
-        return value
-    if value is None:
-        return False
-    raise ExpressionEvaluationError(f"{what} expects a bool, got {type_name(value)}")
-
-
 def to_json(value: Any) -> Any:
     """Convert an expression result to plain JSON-ready Python (dates become ISO text)."""
     kind = type(value)
