@@ -128,3 +128,15 @@ def test_columnar_input_and_result_arrays() -> None:
         else:
             assert np.isnan(value)
     assert set(from_columns.column("status")) <= {"approve", "review", "reject"}
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_random_graph_shapes(seed: int) -> None:
+    """The walk stress graphs (switches first/collect, several outputs, null outputs that
+    erase fields, unreachable nodes), batch against single evaluation."""
+    from test_random_graphs_vs_zen import random_graph
+
+    document, contexts = random_graph(seed)
+    decision = fengkong.load(document)
+    rng = random.Random(seed)
+    assert_batch_matches(decision, [rng.choice(contexts) for _ in range(40)] + contexts)
