@@ -140,3 +140,34 @@ def test_last_of_a_text_field_is_refused_not_hashed() -> None:
     events = {"application": SimpleNamespace(fields={"channel": "string", "amount": "number"})}
     with pytest.raises(FengkongError, match="'last' of the text field"):
         FeaturePlan([text_last], events)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batch_ingest_equals_one_at_a_time(seed: int) -> None:
+    rng = random.Random(seed)
+    features = all_features()
+    one, batch = MemoryFeatureState(FeaturePlan(features)), MemoryFeatureState(FeaturePlan(features))
+    phones = [f"p{i}" for i in range(4)]
+    clock = 0
+    pending: list[tuple[int, dict[str, Any], int]] = []
+    for index in range(800):
+        clock += rng.randint(0, 3_600_000)
+        stamp = clock - (rng.randint(0, 2 * DAY) if rng.random() < 0.1 else 0)
+        event = {"phone": rng.choice(phones), "device_id": rng.choice(["d1", "d2", None]),
+                 "amount": rng.choice([rng.randint(100, 20000), None]),
+                 "channel": rng.choice(["app", "web"])}
+        event_id = index if rng.random() > 0.05 else max(0, index - 1)
+        one.ingest("application", event, stamp, event_id)
+        pending.append((stamp, event, event_id))
+        if len(pending) == rng.randint(1, 120) or index == 799:
+            batch.ingest_many("application", [e for _, e, _ in pending],
+                              [s for s, _, _ in pending], [i for _, _, i in pending])
+            pending = []
+    if pending:
+        batch.ingest_many("application", [e for _, e, _ in pending],
+                          [s for s, _, _ in pending], [i for _, _, i in pending])
+    for _ in range(40):
+        keys = {"phone": rng.choice(phones), "device_id": rng.choice(["d1", "d2"])}
+        as_of = rng.randint(0, clock + DAY)
+        np.testing.assert_allclose(batch.compute(keys, as_of), one.compute(keys, as_of),
+                                   rtol=1e-9, atol=1e-6, equal_nan=True)
