@@ -20,7 +20,7 @@ from typing import Any
 
 from fengkong.errors import ExpressionEvaluationError
 from fengkong.expr import ast, numbers
-from fengkong.expr.values import type_name
+from fengkong.expr.values import to_json, type_name
 
 Closure = Callable[[Any, Any, Any], Any]
 
@@ -49,8 +49,6 @@ class IntervalValue:
 
 
 def _text(value: Any) -> str:
-    from fengkong.expr.values import to_json
-
     converted = to_json(value)
     return str(converted) if not isinstance(converted, bool) else str(converted).lower()
 
@@ -392,10 +390,8 @@ def _unary(node: ast.Unary) -> Closure:
 
 def _binary(node: ast.Binary) -> Closure:
     operator = node.operator
-    if operator == "and":
-        return _and(node)
-    if operator == "or":
-        return _or(node)
+    if operator in ("and", "or"):
+        return _logical(node)
     if operator == "??":
         left, right = compile_node(node.left), compile_node(node.right)
 
@@ -413,32 +409,22 @@ def _binary(node: ast.Binary) -> Closure:
     return _arithmetic_node(node)
 
 
-def _and(node: ast.Binary) -> Closure:
+def _logical(node: ast.Binary) -> Closure:
+    """``and``/``or``: the left side must be a bool; when it does not decide (``true and``,
+    ``false or``) ZEN returns the right operand as it is, even a non-bool."""
     left, right = compile_node(node.left), compile_node(node.right)
+    decisive = node.operator == "or"  # the left value that decides on its own
+    operator = node.operator
 
-    def and_(s: Any, d: Any, p: Any) -> Any:
+    def logical(s: Any, d: Any, p: Any) -> Any:
         value = left(s, d, p)
-        if value is False:
-            return False
-        if value is True:
-            return right(s, d, p)  # ZEN returns the right operand as it is
-        raise _fail(f"'and' expects a bool, got {type_name(value)}", node)
-
-    return and_
-
-
-def _or(node: ast.Binary) -> Closure:
-    left, right = compile_node(node.left), compile_node(node.right)
-
-    def or_(s: Any, d: Any, p: Any) -> Any:
-        value = left(s, d, p)
-        if value is True:
-            return True
-        if value is False:
+        if value is decisive:
+            return decisive
+        if value is (not decisive):
             return right(s, d, p)
-        raise _fail(f"'or' expects a bool, got {type_name(value)}", node)
+        raise _fail(f"'{operator}' expects a bool, got {type_name(value)}", node)
 
-    return or_
+    return logical
 
 
 def _equality(node: ast.Binary) -> Closure:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from fengkong.errors import ExpressionEvaluationError, FengkongError
+from fengkong.expr import compile_expression
 from fengkong.features.scan import KIND_CODES, scan
 from fengkong.features.sums import ADDITIVE_CODES, extend_prefix, read_additive
 
@@ -184,6 +185,10 @@ def window_ms(window: Any) -> int:
 
 
 
+def _no_indices() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class _Group:
     """The features of one (key, event type) pair: what its series keep and how to read them."""
@@ -194,24 +199,24 @@ class _Group:
     # Additive features, as arrays for fengkong.features.sums.read_additive: output slot,
     # kind code, window, and the prefix columns of the value, of the count (mean, std) and of
     # the sum of squares (std).
-    slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    window_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    value_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    count_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    square_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    slots: np.ndarray = field(default_factory=_no_indices)
+    kinds: np.ndarray = field(default_factory=_no_indices)
+    window_of: np.ndarray = field(default_factory=_no_indices)
+    value_column: np.ndarray = field(default_factory=_no_indices)
+    count_column: np.ndarray = field(default_factory=_no_indices)
+    square_column: np.ndarray = field(default_factory=_no_indices)
     # Other features: (slot, aggregation, window index, value column, filter column)
     scans: list[tuple[int, str, int, int, int]] = field(default_factory=list)
     # The scans as arrays for the compiled pass (fengkong.features.scan): per feature its
     # output slot, kind code, window and (value column, filter) pair; per pair its columns.
     # Features that differ only by window share a pair, so each pair is scanned once.
-    scan_slot: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    scan_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    scan_window: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    scan_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pair_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pair_filter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pair_needs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scan_slot: np.ndarray = field(default_factory=_no_indices)
+    scan_kind: np.ndarray = field(default_factory=_no_indices)
+    scan_window: np.ndarray = field(default_factory=_no_indices)
+    scan_pair: np.ndarray = field(default_factory=_no_indices)
+    pair_column: np.ndarray = field(default_factory=_no_indices)
+    pair_filter: np.ndarray = field(default_factory=_no_indices)
+    pair_needs: np.ndarray = field(default_factory=_no_indices)
 
     def freeze_scans(self) -> None:
         pairs: dict[tuple[int, int], int] = {}
@@ -313,17 +318,13 @@ class MemoryFeatureState:
     """Series for every key value seen, in this process (the durable and Redis stores keep
     the same series elsewhere)."""
 
-    def __init__(self, plan: FeaturePlan, filters: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, plan: FeaturePlan) -> None:
         self.plan = plan
         self.series: dict[tuple[str, Any, str], Series] = {}
         self.seen_ids: set[tuple[str, Any]] = set()
         # Compiled ZEN filters, by source text (compiled once, shared by every group).
-        from fengkong.expr import compile_expression
-
-        sources = {source for group in plan.groups for source in group.layout.filters
-                   if source is not None}
-        self.filters = dict(filters or {}) or {source: compile_expression(source)
-                                               for source in sources}
+        self.filters = {source: compile_expression(source) for group in plan.groups
+                        for source in group.layout.filters if source is not None}
 
     def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
                event_id: Any = None) -> bool:
@@ -433,7 +434,7 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
     if series is None or not len(series):
         # No history: counts and sums are 0, distinct counts 0, everything else undefined.
         out[group.slots[group.kinds <= ADDITIVE_CODES["sum"]]] = 0.0
-        out[[slot for slot, kind, *_ in group.scans if kind == "distinct"]] = 0.0
+        out[group.scan_slot[group.scan_kind == KIND_CODES["distinct"]]] = 0.0
         return
     starts, end = series.window_bounds(as_of, group.windows)
     if len(group.slots):
