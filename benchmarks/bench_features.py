@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
 import harness  # noqa: E402
-from fengkong.features.kernels import FeaturePlan, MemoryFeatureState  # noqa: E402
+from fengkong.features.kernels import FeaturePlan  # noqa: E402
 from fengkong.features.spec import load_feature_set  # noqa: E402
+from fengkong.features.state import MemoryFeatureState  # noqa: E402
 
 DAY = 86_400_000
 KEYS = ("id_number", "phone", "device_id", "ip", "card")

@@ -13,7 +13,8 @@ import numpy as np
 from test_kernels import DAY, all_features
 
 from fengkong.features.backfill import Event, backfill
-from fengkong.features.kernels import FeaturePlan, MemoryFeatureState
+from fengkong.features.kernels import FeaturePlan
+from fengkong.features.state import MemoryFeatureState
 
 
 def test_backfill_equals_online_on_100k_events() -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fengkong.features.kernels import FeaturePlan, MemoryFeatureState
+from fengkong.features.kernels import FeaturePlan
+from fengkong.features.state import MemoryFeatureState
 
 DAY = 86_400_000
 WINDOWS = {"1h": 3_600_000, "1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY, "lifetime": None}

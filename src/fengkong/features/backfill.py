@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from fengkong.features.kernels import FeaturePlan, MemoryFeatureState
+from fengkong.features.kernels import FeaturePlan
+from fengkong.features.state import MemoryFeatureState
 
 
 @dataclass(frozen=True)

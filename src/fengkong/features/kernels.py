@@ -32,8 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from fengkong.errors import ExpressionEvaluationError, FengkongError
-from fengkong.expr import compile_expression
+from fengkong.errors import FengkongError
 from fengkong.features.scan import KIND_CODES, scan
 from fengkong.features.sums import ADDITIVE_CODES, extend_prefix, read_additive
 
@@ -99,26 +98,6 @@ class Series:
         prefix = np.zeros((capacity + 1, self._prefix.shape[1]))
         prefix[:len(self._prefix)] = self._prefix
         self._prefix = prefix
-
-    def add(self, timestamp: int, values: Sequence[float], passes: Sequence[bool]) -> None:
-        """Add one event; a late event (older than the newest) is placed in time order."""
-        if self._size == len(self._times):
-            self._grow()
-        size = self._size
-        position = size
-        if size and timestamp < self._times[size - 1]:
-            position = int(np.searchsorted(self._times[:size], timestamp, side="right"))
-            self._times[position + 1:size + 1] = self._times[position:size]
-            self._values[position + 1:size + 1] = self._values[position:size]
-            self._codes[position + 1:size + 1] = self._codes[position:size]
-            self._filters[position + 1:size + 1] = self._filters[position:size]
-        self._times[position] = timestamp
-        self._values[position] = values
-        code_of = self.code_of
-        self._codes[position] = [code_of.setdefault(value, len(code_of)) for value in values]
-        self._filters[position] = passes
-        self._size = size + 1
-        self._refresh_prefix(position)
 
     def add_many(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
         """Add events in bulk (rows in time order); older than the newest are merged in."""
@@ -314,120 +293,21 @@ class FeaturePlan:
         return group
 
 
-class MemoryFeatureState:
-    """Series for every key value seen, in this process (the durable and Redis stores keep
-    the same series elsewhere)."""
-
-    def __init__(self, plan: FeaturePlan) -> None:
-        self.plan = plan
-        self.series: dict[tuple[str, Any, str], Series] = {}
-        self.seen_ids: set[tuple[str, Any]] = set()
-        # Compiled ZEN filters, by source text (compiled once, shared by every group).
-        self.filters = {source: compile_expression(source) for group in plan.groups
-                        for source in group.layout.filters if source is not None}
-
-    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
-               event_id: Any = None) -> bool:
-        """Add one event to every series it belongs to; False for a duplicate event id."""
-        if event_id is not None:
-            if (event_type, event_id) in self.seen_ids:
-                return False
-            self.seen_ids.add((event_type, event_id))
-        verdicts: dict[str | None, bool] = {None: True}
-        for group in self.plan.groups:
-            layout = group.layout
-            if layout.event != event_type:
-                continue
-            key_value = event.get(group.key)
-            if key_value is None:
-                continue
-            for source in layout.filters:
-                if source is not None and source not in verdicts:
-                    verdicts[source] = self._passes(source, event)
-            values = [_number(event.get(name)) for name in layout.value_fields]
-            series = self.series.get((group.key, key_value, event_type))
-            if series is None:
-                series = self.series[(group.key, key_value, event_type)] = Series(layout)
-            series.add(timestamp, values, [verdicts[source] for source in layout.filters])
-        return True
-
-    def ingest_many(self, event_type: str, events: Sequence[Mapping[str, Any]],
-                    timestamps: Sequence[int], event_ids: Sequence[Any] | None = None) -> int:
-        """Add a batch of events of one type (a stream consumer's batch); returns how many
-        were new. Same result as :meth:`ingest` one by one, with the per-event work done
-        once per series instead of once per event."""
-        keep = []
-        for index in range(len(events)):
-            if event_ids is not None:
-                marker = (event_type, event_ids[index])
-                if marker in self.seen_ids:
-                    continue
-                self.seen_ids.add(marker)
-            keep.append(index)
-        times = np.asarray(timestamps, dtype=np.int64)[keep]
-        order = np.argsort(times, kind="stable")
-        times = times[order]
-        rows = [events[keep[i]] for i in order.tolist()]
-        verdicts: dict[str | None, np.ndarray] = {None: np.ones(len(rows), dtype=bool)}
-        groups = [group for group in self.plan.groups if group.layout.event == event_type]
-        # Every value field any group reads, converted once per event (not once per key).
-        names = list(dict.fromkeys(name for group in groups
-                                   for name in group.layout.value_fields))
-        matrix = np.array([[_number(row.get(name)) for name in names] for row in rows],
-                          dtype=np.float64).reshape(len(rows), len(names))
-        column_of = {name: index for index, name in enumerate(names)}
-        for group in groups:
-            layout = group.layout
-            for source in layout.filters:
-                if source is not None and source not in verdicts:
-                    verdicts[source] = np.array([self._passes(source, row) for row in rows],
-                                                dtype=bool)
-            members: dict[Any, list[int]] = {}
-            for position, row in enumerate(rows):
-                key_value = row.get(group.key)
-                if key_value is not None:
-                    members.setdefault(key_value, []).append(position)
-            values = matrix[:, [column_of[name] for name in layout.value_fields]]
-            passes = np.stack([verdicts[source] for source in layout.filters], axis=1)
-            for key_value, positions in members.items():
-                series = self.series.get((group.key, key_value, event_type))
-                if series is None:
-                    series = self.series[(group.key, key_value, event_type)] = Series(layout)
-                series.add_many(times[positions], values[positions], passes[positions])
-        return len(rows)
-
-    def _passes(self, source: str, event: Mapping[str, Any]) -> bool:
-        # A filter that cannot be evaluated on an event (amount >= 5000 with no amount) does
-        # not count it, as a decision-table cell that fails does not match.
-        try:
-            return self.filters[source](event) is True
-        except ExpressionEvaluationError:
-            return False
-
-    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
-        """Every planned feature for these key values, counting events strictly before
-        ``as_of`` (epoch ms); NaN where a feature has no value."""
-        out = np.full(len(self.plan.names), np.nan)
-        for group in self.plan.groups:
-            series = self.series.get((group.key, keys.get(group.key), group.layout.event))
-            _fill_group(group, series, as_of, out)
-        plan = self.plan
-        if len(plan.ratio_slots):
-            denominators = out[plan.ratio_denominators]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratios = out[plan.ratio_numerators] / denominators
-            out[plan.ratio_slots] = np.where(denominators != 0, ratios, np.nan)
-        return out
-
-
-def _number(value: Any) -> float:
-    if type(value) in (int, float, bool):
-        return float(value)
-    if value is None:
-        return np.nan
-    # Text only feeds distinct counts, which compare values: a 48-bit hash serves (and is
-    # exact in float64). A collision would undercount by one; at 2^48 it is not a concern.
-    return float(hash(value) & 0xFFFFFFFFFFFF)
+def compute(plan: FeaturePlan, series: Mapping[tuple[str, Any, str], Series],
+            keys: Mapping[str, Any], as_of: int) -> np.ndarray:
+    """Every planned feature for these key values, from ``series`` (by key name, key value
+    and event type), counting events strictly before ``as_of`` (epoch ms); NaN where a
+    feature has no value."""
+    out = np.full(len(plan.names), np.nan)
+    for group in plan.groups:
+        _fill_group(group, series.get((group.key, keys.get(group.key), group.layout.event)),
+                    as_of, out)
+    if len(plan.ratio_slots):
+        denominators = out[plan.ratio_denominators]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = out[plan.ratio_numerators] / denominators
+        out[plan.ratio_slots] = np.where(denominators != 0, ratios, np.nan)
+    return out
 
 
 def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarray) -> None:
@@ -457,4 +337,4 @@ def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: in
          group.scan_slot[order], as_of, out)
 
 
-__all__ = ["LIFETIME_MS", "FeaturePlan", "MemoryFeatureState", "Series", "window_ms"]
+__all__ = ["LIFETIME_MS", "FeaturePlan", "Series", "compute", "window_ms"]
