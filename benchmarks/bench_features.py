@@ -45,6 +45,28 @@ def _event(event_type: str, fields: dict[str, str], keys: dict[str, str],
     return event
 
 
+def build_history(features: Any, events_per_key: int
+                  ) -> tuple[dict[str, str], int, list[tuple[int, str, dict[str, Any]]]]:
+    """One applicant's keys, the decision time, and a year of history before it (time order):
+    ``events_per_key`` events of each type per key, other keys random, so that each key has
+    its own history. Shared with the other feature benchmarks."""
+    rng = random.Random(0)
+    applicant = {key: f"{key}-applicant" for key in KEYS}
+    now = 400 * DAY
+    history = []
+    for event_type, spec in features.events.items():
+        for key in KEYS:
+            if key not in spec.fields:
+                continue
+            for index in range(events_per_key):
+                keys = {other: (applicant[other] if other == key else
+                                f"{other}-{rng.randint(0, 10**9)}") for other in KEYS}
+                stamp = now - 365 * DAY + index * (365 * DAY // events_per_key)
+                history.append((stamp, event_type, _event(event_type, spec.fields, keys, rng)))
+    history.sort(key=lambda item: item[0])
+    return applicant, now, history
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="events per key and type")
@@ -54,21 +76,7 @@ def main() -> None:
     features = load_feature_set(ROOT / "examples" / "features" / "credit.yaml")
     plan = FeaturePlan(features.features, features.events)
     state = MemoryFeatureState(plan)
-    rng = random.Random(0)
-    applicant = {key: f"{key}-applicant" for key in KEYS}
-    now = 400 * DAY
-    history = []
-    for event_type, spec in features.events.items():
-        for key in KEYS:
-            if key not in spec.fields:
-                continue
-            for index in range(options.events):
-                # the applicant's key, other keys random: each key gets its own history
-                keys = {other: (applicant[other] if other == key else
-                                f"{other}-{rng.randint(0, 10**9)}") for other in KEYS}
-                stamp = now - 365 * DAY + index * (365 * DAY // options.events)
-                history.append((stamp, event_type, _event(event_type, spec.fields, keys, rng)))
-    history.sort(key=lambda item: item[0])
+    applicant, now, history = build_history(features, options.events)
     start = time.perf_counter()
     for event_id, (stamp, event_type, event) in enumerate(history):
         state.ingest(event_type, event, stamp, event_id)
