@@ -227,6 +227,7 @@ class FeaturePlan:
         """``features`` from :mod:`fengkong.features.spec`; ``events`` (the spec's event types)
         lets the plan refuse what the float kernels cannot answer."""
         self.features = list(features)
+        self.events = dict(events or {})  # the spec's event types, by name
         for feature in self.features:
             field_type = (events[feature.event].fields.get(feature.field)
                           if events is not None and feature.field is not None else None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,25 @@ from fengkong.expr import compile_expression
 from fengkong.features.kernels import FeaturePlan, Series, compute
 
 SeriesKey = tuple[str, Any, str]  # (key name, key value, event type)
+
+
+@dataclass
+class RejectedEvent:
+    """An event left out of a batch, and why (the rest of the batch is still ingested)."""
+
+    index: int  # position in the batch given
+    event_id: Any
+    field: str | None  # the field at fault, when one is
+    message: str
+
+
+@dataclass
+class IngestReport:
+    """What became of a batch of events."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[RejectedEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -49,27 +68,31 @@ class MemoryFeatureState:
     def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
                event_id: Any = None) -> bool:
         """Add one event to every series it belongs to; False for a duplicate event id."""
-        return self.ingest_many(event_type, [event], [timestamp],
-                                None if event_id is None else [event_id]) == 1
+        report = self.ingest_many(event_type, [event], [timestamp],
+                                  None if event_id is None else [event_id])
+        return report.accepted == 1
 
     def ingest_many(self, event_type: str, events: Sequence[Mapping[str, Any]],
-                    timestamps: Sequence[int], event_ids: Sequence[Any] | None = None) -> int:
-        """Add a batch of events of one type (a stream consumer's batch); returns how many
-        were new. Same result as :meth:`ingest` one by one."""
-        batches, new = self.route(event_type, events, timestamps, event_ids)
+                    timestamps: Sequence[int], event_ids: Sequence[Any] | None = None
+                    ) -> IngestReport:
+        """Add a batch of events of one type (a stream consumer's batch). Same result as
+        :meth:`ingest` one by one."""
+        batches, report = self.route(event_type, events, timestamps, event_ids)
         self.apply(batches)
-        return new
+        return report
 
     def route(self, event_type: str, events: Sequence[Mapping[str, Any]],
               timestamps: Sequence[int], event_ids: Sequence[Any] | None = None
-              ) -> tuple[list[SeriesBatch], int]:
+              ) -> tuple[list[SeriesBatch], IngestReport]:
         """The series batches of these events (duplicate ids dropped and remembered), and
-        how many events were new."""
+        what became of each event."""
         keep = []
+        report = IngestReport()
         for index in range(len(events)):
             if event_ids is not None and event_ids[index] is not None:
                 marker = (event_type, event_ids[index])
                 if marker in self.seen_ids:
+                    report.duplicates += 1
                     continue
                 self.seen_ids.add(marker)
             keep.append(index)
@@ -102,7 +125,8 @@ class MemoryFeatureState:
             batches.extend(SeriesBatch((group.key, key_value, event_type), times[positions],
                                        values[positions], passes[positions])
                            for key_value, positions in members.items())
-        return batches, len(rows)
+        report.accepted = len(rows)
+        return batches, report
 
     def apply(self, batches: Sequence[SeriesBatch]) -> None:
         """Add routed events to their series (created on first sight)."""
@@ -143,4 +167,5 @@ def _number(value: Any) -> float:
     return text_code(value if isinstance(value, str) else repr(value))
 
 
-__all__ = ["MemoryFeatureState", "SeriesBatch", "SeriesKey", "text_code"]
+__all__ = ["IngestReport", "MemoryFeatureState", "RejectedEvent", "SeriesBatch", "SeriesKey",
+           "text_code"]
