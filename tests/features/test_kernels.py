@@ -172,3 +172,34 @@ def test_batch_ingest_equals_one_at_a_time(seed: int) -> None:
         as_of = rng.randint(0, clock + DAY)
         np.testing.assert_allclose(batch.compute(keys, as_of), one.compute(keys, as_of),
                                    rtol=1e-9, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_queries_made_now_match_the_definitions(seed: int) -> None:
+    """Queries as of "now" (after every event) read the suffix index, which is extended as
+    events arrive and rebuilt when a late one lands: interleave both and compare."""
+    rng = random.Random(100 + seed)
+    features = all_features()
+    state = MemoryFeatureState(FeaturePlan(features))
+    phones, devices = ["p1", "p2", "p3"], ["d1", "d2"]
+    amounts = [rng.randint(100, 20000) for _ in range(6)]  # repeats exercise distinct counts
+    events: list[tuple[int, dict[str, Any]]] = []
+    clock = 0
+    plan_names = [f.name for f in features]
+    for index in range(500):
+        clock += rng.randint(0, 4 * 3_600_000)
+        timestamp = clock - (rng.randint(0, 2 * DAY) if rng.random() < 0.05 else 0)
+        event = {"phone": rng.choice(phones), "device_id": rng.choice([*devices, None]),
+                 "amount": rng.choice([*amounts, rng.randint(100, 20000), None]),
+                 "channel": rng.choice(["app", "web"])}
+        state.ingest("application", event, timestamp, index)
+        events.append((timestamp, event))
+        if rng.random() < 0.25:
+            keys = {"phone": rng.choice(phones), "device_id": rng.choice(devices)}
+            as_of = max(ts for ts, _ in events) + rng.randint(1, 3 * 3_600_000)
+            got = state.compute(keys, as_of)
+            expected = [naive(f, events, keys, as_of) for f in features[:-1]]
+            count, total = expected[0], expected[plan_names.index(features[-1].numerator)]
+            expected.append(total / count if count else math.nan)
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-6, equal_nan=True,
+                                       err_msg=f"event {index}, {keys}")

@@ -34,6 +34,7 @@ import numpy as np
 
 from fengkong.errors import FengkongError
 from fengkong.features.scan import KIND_CODES, scan
+from fengkong.features.suffix import SuffixIndex, extend_index, read_index
 from fengkong.features.sums import ADDITIVE_CODES, extend_prefix, read_additive
 
 _ADDITIVE = frozenset({"count", "sum", "mean", "std"})
@@ -54,6 +55,23 @@ class _SeriesLayout:
     value_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     filter_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     power_of: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # The (value column, filter) pairs of the scanned aggregations (set by the group's
+    # freeze_scans): their columns (-1: time aggregations), filters, rows in the suffix
+    # index's min/max stacks and distinct arrays (-1: none), and the value columns coded
+    # for distinct counts.
+    pair_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_filter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stack_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    distinct_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    coded_columns: tuple[int, ...] = ()
+
+    @property
+    def stacks(self) -> int:
+        return int((self.stack_of >= 0).sum())
+
+    @property
+    def distincts(self) -> int:
+        return int((self.distinct_of >= 0).sum())
 
     def freeze(self) -> None:
         values = {name: index for index, name in enumerate(self.value_fields)}
@@ -66,31 +84,56 @@ class _SeriesLayout:
 
 
 class Series:
-    """The events of one key value and one event type, in time order, with prefix sums."""
+    """The events of one key value and one event type, in time order, with prefix sums and
+    a suffix index (:mod:`fengkong.features.suffix`).
 
-    __slots__ = ("_codes", "_filters", "_prefix", "_size", "_times", "_values", "code_of",
-                 "layout")
+    Appending is cheap: new events wait in a list and are *settled* (merged in time order,
+    coded, summed and indexed) when the series is next read. Most series are written far
+    more often than read — every key of every event has one, but only an application's own
+    keys are queried — so the work is done once per read, for many events at a time.
+    """
 
-    def __init__(self, layout: _SeriesLayout, capacity: int = 4) -> None:
+    __slots__ = ("_codes", "_filters", "_index", "_pending", "_prefix", "_ready", "_size",
+                 "_times", "_values", "code_of", "layout")
+
+    def __init__(self, layout: _SeriesLayout) -> None:
         self.layout = layout
         self._size = 0
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # Arrays are made when the series is first read: a series that is written but never
+        # read (most of them) costs one small object.
+        self._ready = False
+
+    def _allocate(self, capacity: int) -> None:
+        layout = self.layout
+        self._ready = True
         self._times = np.empty(capacity, dtype=np.int64)
         self._values = np.empty((capacity, len(layout.value_fields)), dtype=np.float64)
-        # Distinct counts compare small integer codes, one per distinct value of the series.
-        self._codes = np.empty((capacity, len(layout.value_fields)), dtype=np.int64)
-        self.code_of: dict[float, int] = {}
+        # Distinct counts compare small integer codes, one per distinct value of a column.
+        self._codes = np.zeros((capacity, len(layout.value_fields)), dtype=np.int32)
+        self.code_of: list[dict[float, int]] = [{} for _ in layout.value_fields]
         self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
         self._prefix = np.zeros((capacity + 1, len(layout.prefix)), dtype=np.float64)
+        self._index = SuffixIndex(len(layout.pair_column), layout.stacks, layout.distincts,
+                                  len(layout.filters), capacity)
 
     def __len__(self) -> int:
-        return self._size
+        return self._size + sum(len(times) for times, _, _ in self._pending)
 
     @property
     def times(self) -> np.ndarray:
+        self._settle()
         return self._times[:self._size]
 
-    def _grow(self) -> None:
-        capacity = 2 * len(self._times)
+    def add_many(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
+        """Add events (``values``: one column per value field, ``passes``: one per filter);
+        they may be older than events already added."""
+        self._pending.append((timestamps, values, passes))
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(len(self._times), 4)
+        while capacity < needed:
+            capacity *= 2
         self._times = np.resize(self._times, capacity)
         self._values = np.resize(self._values, (capacity, self._values.shape[1]))
         self._codes = np.resize(self._codes, (capacity, self._codes.shape[1]))
@@ -98,16 +141,29 @@ class Series:
         prefix = np.zeros((capacity + 1, self._prefix.shape[1]))
         prefix[:len(self._prefix)] = self._prefix
         self._prefix = prefix
+        self._index.grow(capacity)
 
-    def add_many(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
-        """Add events in bulk (rows in time order); older than the newest are merged in."""
+    def _settle(self) -> None:
+        """Merge the pending events in: time order, codes, prefix sums, index."""
+        if not self._ready:
+            self._allocate(max(4, len(self)))
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        if len(pending) == 1:
+            timestamps, values, passes = pending[0]
+        else:
+            timestamps = np.concatenate([part[0] for part in pending])
+            values = np.concatenate([part[1] for part in pending])
+            passes = np.concatenate([part[2] for part in pending])
         count = len(timestamps)
-        while self._size + count > len(self._times):
-            self._grow()
+        if count > 1 and (timestamps[1:] < timestamps[:-1]).any():
+            order = np.argsort(timestamps, kind="stable")  # equal times keep arrival order
+            timestamps, values, passes = timestamps[order], values[order], passes[order]
         size = self._size
-        code_of = self.code_of
-        codes = np.array([[code_of.setdefault(value, len(code_of)) for value in row]
-                          for row in values.tolist()], dtype=np.int64).reshape(values.shape)
+        if size + count > len(self._times):
+            self._grow(size + count)
+        codes = self._codes_of(values)
         start = size
         if size and timestamps[0] < self._times[size - 1]:
             # Late events: merge with the tail they fall into, keep time order (stable, so
@@ -115,29 +171,41 @@ class Series:
             start = int(np.searchsorted(self._times[:size], timestamps[0], side="right"))
             times = np.concatenate([self._times[start:size], timestamps])
             order = np.argsort(times, kind="stable")
-            self._times[start:size + count] = times[order]
-            self._values[start:size + count] = np.concatenate([self._values[start:size],
-                                                               values])[order]
-            self._codes[start:size + count] = np.concatenate([self._codes[start:size],
-                                                              codes])[order]
-            self._filters[start:size + count] = np.concatenate([self._filters[start:size],
-                                                                passes])[order]
+            for array, new in ((self._times, timestamps), (self._values, values),
+                               (self._codes, codes), (self._filters, passes)):
+                array[start:size + count] = np.concatenate([array[start:size], new])[order]
         else:
             self._times[size:size + count] = timestamps
             self._values[size:size + count] = values
             self._codes[size:size + count] = codes
             self._filters[size:size + count] = passes
         self._size = size + count
-        self._refresh_prefix(start)
-
-    def _refresh_prefix(self, start: int) -> None:
-        """Recompute prefix rows from ``start`` (only the new last row, for in-order events)."""
         layout = self.layout
         extend_prefix(self._prefix, self._values, self._filters, start, self._size,
                       layout.value_of, layout.filter_of, layout.power_of)
+        index = self._index
+        if start < size:  # rows moved: the index of the old rows no longer holds
+            index.clear()
+            start = 0
+        extend_index(self._values, self._codes, self._filters, start, self._size,
+                     layout.pair_column, layout.pair_filter, layout.stack_of,
+                     layout.distinct_of, index.newest, index.max_stack, index.max_size,
+                     index.min_stack, index.min_size, index.distinct_last,
+                     index.distinct_rows, index.distinct_size, index.filter_rows,
+                     index.filter_size)
+
+    def _codes_of(self, values: np.ndarray) -> np.ndarray:
+        """Small integer codes of the values of the columns distinct counts read."""
+        codes = np.zeros(values.shape, dtype=np.int32)
+        for column in self.layout.coded_columns:
+            code_of = self.code_of[column]
+            codes[:, column] = [code_of.setdefault(value, len(code_of))
+                                for value in values[:, column].tolist()]
+        return codes
 
     def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
         """(first index per window, end index): events in [as_of - w, as_of) for each w."""
+        self._settle()
         times = self._times[:self._size]
         end = int(np.searchsorted(times, as_of, side="left"))
         starts = np.searchsorted(times[:end], as_of - window_ms, side="left")
@@ -146,12 +214,24 @@ class Series:
     @property
     def prefix(self) -> np.ndarray:
         """Prefix rows 0..len: row i sums the first i events' terms."""
+        self._settle()
         return self._prefix
+
+    @property
+    def index(self) -> SuffixIndex:
+        self._settle()
+        return self._index
 
     def raw(self, start: int, end: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self._settle()
         return (self._times[start:end], self._values[start:end], self._codes[start:end],
                 self._filters[start:end])
+
+    @property
+    def values(self) -> np.ndarray:
+        self._settle()
+        return self._values
 
 
 LIFETIME_MS = np.iinfo(np.int64).max // 4  # "lifetime": reaches back before any event
@@ -217,6 +297,14 @@ class _Group:
         self.pair_needs = np.array(needs, dtype=np.int64)
         self.pair_filter = np.array([filter_column for _, filter_column in pairs],
                                     dtype=np.int64)
+        layout = self.layout
+        layout.pair_column, layout.pair_filter = self.pair_column, self.pair_filter
+        layout.stack_of, layout.distinct_of = (
+            np.where(self.pair_needs & bit, np.cumsum((self.pair_needs & bit) > 0) - 1, -1)
+            .astype(np.int64) for bit in (1, 2))
+        layout.coded_columns = tuple(sorted({int(column) for column, need in
+                                             zip(self.pair_column, self.pair_needs,
+                                                 strict=True) if need & 2}))
 
 
 class FeaturePlan:
@@ -321,21 +409,33 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
     if len(group.slots):
         read_additive(series.prefix, starts, end, group.window_of, group.value_column,
                       group.count_column, group.square_column, group.kinds, group.slots, out)
-    if group.scans:
+    if not group.scans:
+        return
+    if end == len(series):
+        # As of after every event (the online case): the windows are suffixes.
+        layout, index = group.layout, series.index
+        read_index(series.times, series.values, starts, as_of, layout.pair_column,
+                   layout.pair_filter, layout.stack_of, layout.distinct_of, group.scan_slot,
+                   group.scan_kind, group.scan_window, group.scan_pair, index.newest,
+                   index.max_stack, index.max_size, index.min_stack, index.min_size,
+                   index.distinct_rows, index.distinct_size, index.filter_rows,
+                   index.filter_size, out)
+    else:
         _scan(group, series, starts, end, as_of, out)
 
 
 def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: int,
           out: np.ndarray) -> None:
-    """Min, max, last, distinct and the time aggregations: one compiled backward pass over
-    the longest window (see :mod:`fengkong.features.scan`)."""
+    """Min, max, last, distinct and the time aggregations as of a time before the newest
+    event: one compiled backward pass over the longest window (see
+    :mod:`fengkong.features.scan`)."""
     first = int(starts.min()) if len(starts) else end
     times, values, codes, passes = series.raw(first, end)
     begin = (starts - first)[group.scan_window]
     order = np.argsort(-begin, kind="stable")
     scan(times, values, codes, passes, group.pair_column, group.pair_filter, group.pair_needs,
-         len(series.code_of), begin[order], group.scan_kind[order], group.scan_pair[order],
-         group.scan_slot[order], as_of, out)
+         max((len(codes) for codes in series.code_of), default=0), begin[order],
+         group.scan_kind[order], group.scan_pair[order], group.scan_slot[order], as_of, out)
 
 
 __all__ = ["LIFETIME_MS", "FeaturePlan", "Series", "compute", "window_ms"]
