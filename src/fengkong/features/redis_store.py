@@ -1,0 +1,251 @@
+"""Feature state in Redis, shared by several decision servers.
+
+Every server keeps the same interface as :class:`~fengkong.features.state.MemoryFeatureState`
+(``ingest``, ``ingest_many``, ``compute``); Redis holds what they share:
+
+* **one string per series** (key value x event type): its events as fixed-size binary
+  records — timestamp, the values the plan reads, the filter verdicts — appended in arrival
+  order. ``APPEND`` is atomic, so a reader sees whole batches, never half a record.
+* **one set of event ids per event type**, so that an event id is ingested once whichever
+  server receives it.
+
+Ingest routes the events locally (``MemoryFeatureState.route``: filters, text codes, the
+series each event belongs to), then one Lua script checks the ids, marks them and appends the
+records *atomically*: an id is marked if and only if its records are written, so a server that
+dies mid-batch leaves nothing half done and the retry is not mistaken for a duplicate. Ids that
+turn out to be taken (another server had them) are dropped and the rest routed and sent again.
+
+A query reads, in one round trip (a read-only script), each of the application's series from
+the byte offset this server has already consumed to the end, decodes the new records into a
+local cache of :class:`~fengkong.features.kernels.Series` (late records are merged in time
+order there) and computes from the cache. The cache holds at most ``max_series`` series, least
+recently used first out; an evicted series is read again from its start. A series found
+*shorter* than what was consumed (its writes were lost in a failover, or the data was flushed)
+is read again from its start too.
+
+Records are laid out by the plan, so every key lives under ``namespace:fingerprint`` where the
+fingerprint digests the plan's series layouts: servers with another spec use other keys and
+never misread records. Key values (phone numbers, ID numbers) appear in no Redis key: a series
+key is a BLAKE2 digest of (key name, event type, key value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import redis
+
+from fengkong.errors import FengkongError
+from fengkong.features.kernels import FeaturePlan, Series, compute
+from fengkong.features.state import IngestReport, MemoryFeatureState, SeriesBatch, SeriesKey
+
+RECORD_FORMAT = 1  # bump when the record encoding changes: it is part of the fingerprint
+
+# KEYS: the id set, then the series strings; ARGV: the number of ids, the ids, then one packed
+# record string per series. Returns the positions (0-based) of ids already taken; when there
+# are any, nothing is written.
+_INGEST = """
+local count = tonumber(ARGV[1])
+local taken = {}
+for i = 1, count do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[1 + i]) == 1 then taken[#taken + 1] = i - 1 end
+end
+if #taken > 0 then return taken end
+for i = 1, count do redis.call('SADD', KEYS[1], ARGV[1 + i]) end
+for j = 2, #KEYS do redis.call('APPEND', KEYS[j], ARGV[count + j]) end
+return taken
+"""
+
+# KEYS: series strings; ARGV: the byte offset consumed of each. Returns, per series, where
+# the bytes start and the bytes to the end: from the offset, or from 0 when the string is
+# shorter than the offset (records lost in a failover, or flushed).
+_READ = """#!lua flags=no-writes
+local out = {}
+for i = 1, #KEYS do
+  local start = tonumber(ARGV[i])
+  if redis.call('STRLEN', KEYS[i]) < start then start = 0 end
+  out[2 * i - 1] = start
+  out[2 * i] = redis.call('GETRANGE', KEYS[i], start, -1)
+end
+return out
+"""
+
+
+class RedisStateError(FengkongError):
+    """The Redis feature state cannot be used as configured."""
+
+
+def plan_fingerprint(plan: FeaturePlan) -> str:
+    """A digest of what the records of ``plan`` contain: per (key, event type) group, the
+    value fields and filters in column order, and the record format."""
+    layouts = sorted([group.key, group.layout.event, list(group.layout.value_fields),
+                      list(group.layout.filters)] for group in plan.groups)
+    text = json.dumps([RECORD_FORMAT, layouts], separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _token(value: Any) -> str:
+    """A key value or event id as text that keeps its type: 1 and "1" stay apart, as they
+    do in the memory store's dictionaries."""
+    if isinstance(value, str):
+        return "s" + value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "i" + str(value)
+    return "r" + repr(value)
+
+
+class RedisFeatureState:
+    """Series shared through Redis; a local cache of them for computing."""
+
+    def __init__(self, plan: FeaturePlan, client_or_url: redis.Redis | str, *,
+                 namespace: str = "fengkong:features", max_series: int = 100_000) -> None:
+        """``client_or_url``: a ``redis.Redis`` (bytes responses) or a URL such as
+        ``redis://127.0.0.1:6379/0``. ``max_series``: series kept in the local cache; at
+        least the plan's number of groups, since one application reads one series each."""
+        if max_series < len(plan.groups):
+            raise RedisStateError(f"max_series={max_series} is below the {len(plan.groups)} "
+                                  "series one application reads")
+        self._owns_client = isinstance(client_or_url, str)
+        client = redis.Redis.from_url(client_or_url) if isinstance(client_or_url, str) \
+            else client_or_url
+        if client.get_connection_kwargs().get("decode_responses"):
+            raise RedisStateError("the Redis client decodes responses to text; records are "
+                                  "binary: use a client with decode_responses=False")
+        self.client = client
+        self.plan = plan
+        self.prefix = f"{namespace}:{plan_fingerprint(plan)}:"
+        self.max_series = max_series
+        self._router = MemoryFeatureState(plan)  # routes only: its series stay empty
+        self._layouts = {(group.key, group.layout.event): group.layout for group in plan.groups}
+        # One record: the timestamp, the layout's values and its filter verdicts, packed.
+        self._dtypes = {group: np.dtype([
+            ("time", "<i8"), ("values", "<f8", (len(layout.value_fields),)),
+            ("passes", "?", (len(layout.filters),))]) for group, layout in self._layouts.items()}
+        self._ingest = client.register_script(_INGEST)
+        self._read = client.register_script(_READ)
+        self._series: OrderedDict[SeriesKey, Series] = OrderedDict()
+        self._consumed: dict[SeriesKey, int] = {}  # bytes of each cached series applied
+
+    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
+               event_id: Any = None) -> bool:
+        """Add one event to every series it belongs to; False for a duplicate event id."""
+        report = self.ingest_many(event_type, [event], [timestamp],
+                                  None if event_id is None else [event_id])
+        return report.accepted == 1
+
+    def ingest_many(self, event_type: str, events: Sequence[Mapping[str, Any]],
+                    timestamps: Sequence[int], event_ids: Sequence[Any] | None = None
+                    ) -> IngestReport:
+        """Add a batch of events of one type; an id already ingested (by any server, or
+        earlier in the batch) is a duplicate. When this returns, every server's next query
+        sees the batch."""
+        ids = list(event_ids) if event_ids is not None else [None] * len(events)
+        # An id repeated within the batch: the first occurrence counts, as in memory.
+        first: dict[str, int] = {}
+        keep = [index for index, event_id in enumerate(ids)
+                if event_id is None or first.setdefault(_token(event_id), index) == index]
+        duplicates = len(events) - len(keep)
+        while True:
+            batches, report = self._router.route(
+                event_type, [events[i] for i in keep], [timestamps[i] for i in keep])
+            rejected = {entry.index for entry in report.rejected}
+            accepted = [index for position, index in enumerate(keep) if position not in rejected]
+            marked = [index for index in accepted if ids[index] is not None]
+            taken = self._write(event_type, [_token(ids[i]) for i in marked], batches)
+            if not taken:
+                break
+            # Another server holds these ids: drop their events and send the rest again.
+            dropped = {marked[position] for position in taken}
+            duplicates += len(dropped)
+            keep = [index for index in keep if index not in dropped]
+        report.duplicates += duplicates
+        report.rejected = [replace(entry, index=keep[entry.index]) for entry in report.rejected]
+        return report
+
+    def _write(self, event_type: str, ids: list[str], batches: Sequence[SeriesBatch]
+               ) -> list[int]:
+        if not ids and not batches:
+            return []
+        records: dict[str, list[bytes]] = {}
+        for batch in batches:
+            key, _, kind = batch.series
+            rows = np.empty(len(batch.timestamps), dtype=self._dtypes[key, kind])
+            rows["time"] = batch.timestamps
+            rows["values"] = batch.values
+            rows["passes"] = batch.passes
+            records.setdefault(self._redis_key(batch.series), []).append(rows.tobytes())
+        keys = [self.prefix + "ids:" + event_type, *records]
+        taken = self._ingest(keys=keys, args=[len(ids), *ids, *map(b"".join, records.values())])
+        return [int(position) for position in taken]
+
+    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
+        """Every planned feature for these key values, counting events strictly before
+        ``as_of`` (epoch ms); NaN where a feature has no value. Reads what other servers
+        ingested since this server last looked, in one round trip."""
+        wanted = [(group.key, keys[group.key], group.layout.event) for group in self.plan.groups
+                  if keys.get(group.key) is not None]
+        try:
+            replies = self._read(keys=[self._redis_key(series) for series in wanted],
+                                 args=[self._consumed.get(series, 0) for series in wanted])
+        except redis.ConnectionError:
+            # The server may come back as another primary (a failover) that lacks some
+            # writes this cache holds: forget them all, the next query reads afresh.
+            self.clear_cache()
+            raise
+        for index, series in enumerate(wanted):
+            self._update(series, int(replies[2 * index]), replies[2 * index + 1])
+        # Evict only now: a series of this query must not go before its reply is applied.
+        # This query's series were moved to the end, so the front is older ones.
+        while len(self._series) > self.max_series:
+            self._drop(next(iter(self._series)))
+        return compute(self.plan, self._series, keys, as_of)
+
+    def _update(self, series: SeriesKey, start: int, data: bytes) -> None:
+        if start < self._consumed.get(series, 0):
+            self._drop(series)  # the string is new from the start: so is the series
+        cached = self._series.get(series)
+        if cached is None:
+            key, _, kind = series
+            cached = self._series[series] = Series(self._layouts[key, kind])
+        else:
+            self._series.move_to_end(series)
+        if data:
+            rows = np.frombuffer(data, dtype=self._dtypes[series[0], series[2]])
+            # Appends from several servers need not be in time order between them; a stable
+            # sort keeps equal timestamps in arrival order, as the memory store does.
+            rows = rows[np.argsort(rows["time"], kind="stable")]
+            cached.add_many(rows["time"], rows["values"], rows["passes"])
+        self._consumed[series] = start + len(data)
+
+    def _drop(self, series: SeriesKey) -> None:
+        self._series.pop(series, None)
+        self._consumed.pop(series, None)
+
+    def _redis_key(self, series: SeriesKey) -> str:
+        key, value, kind = series
+        return self.prefix + "s:" + hashlib.blake2b(
+            f"{key}\0{kind}\0{_token(value)}".encode(), digest_size=16).hexdigest()
+
+    def clear_cache(self) -> None:
+        """Forget every cached series (the next queries read them from Redis again)."""
+        self._series.clear()
+        self._consumed.clear()
+
+    @property
+    def cached_series(self) -> int:
+        return len(self._series)
+
+    def close(self) -> None:
+        """Release the connection if this state opened it (from a URL)."""
+        self.clear_cache()
+        if self._owns_client:
+            self.client.close()
+
+
+__all__ = ["RECORD_FORMAT", "RedisFeatureState", "RedisStateError", "plan_fingerprint"]
