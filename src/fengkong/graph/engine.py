@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,7 @@ class Engine:
                  services: Mapping[str, Any] | None = None) -> None:
         self.loader = as_loader(loader)
         self.max_depth = max_depth
-        self.compile_context = CompileContext(dict(services or {}))
+        self.compile_context = CompileContext(dict(services or {}), loader=self.loader)
         self._decisions: dict[str, Decision] = {}
         self._lock = threading.Lock()
 
@@ -136,12 +137,21 @@ class Engine:
         """Compile a JDM document (dict, JSON text or path) into a decision of this engine."""
         try:
             model = parse_graph(document)
-            graph = compile_graph(model, self.compile_context)
+            context = replace(self.compile_context, directory=self._directory_of(document, key))
+            graph = compile_graph(model, context)
         except FengkongError as error:
             if key is not None:
                 error.message = f"decision {key!r}: {error.message}"
             raise
         return Decision(graph, self, key)
+
+    def _directory_of(self, document: Document | Path, key: str | None) -> Path | None:
+        """The folder of the decision's file, against which node configs resolve paths."""
+        if isinstance(document, Path):
+            return document.resolve().parent
+        if key is not None and isinstance(self.loader, DirectoryLoader):
+            return (self.loader.root / key).parent
+        return None
 
     def evaluate(self, key: str, context: Mapping[str, Any] | str | bytes,
                  trace: bool = False) -> dict[str, Any]:

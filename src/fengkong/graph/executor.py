@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from time import perf_counter_ns
 from typing import Any
 
@@ -36,7 +37,7 @@ PreparedStep = tuple[int, CompiledNode, Gather, FastStep]
 
 def compile_graph(model: GraphModel, context: CompileContext | None = None) -> CompiledGraph:
     """Compile all nodes of ``model``; any error names the node it comes from."""
-    context = context or CompileContext()
+    context = replace(context or CompileContext(), graph=model)
     nodes = []
     for spec in model.nodes:
         try:

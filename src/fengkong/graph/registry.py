@@ -27,10 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from fengkong.errors import GraphLoadError
-from fengkong.graph.model import NodeSpec
+from fengkong.graph.loaders import Loader
+from fengkong.graph.model import GraphModel, NodeSpec
 
 if TYPE_CHECKING:
     from fengkong.graph.runtime import Run
@@ -59,20 +61,34 @@ class CompiledNode:
 
 @dataclass(frozen=True, slots=True)
 class CompileContext:
-    """What the engine offers compilers: ``services`` (feature stores, model registries...)."""
+    """What the engine offers compilers: ``services`` (feature stores, model registries...),
+    and, for nodes that look beyond themselves, the ``graph`` being compiled, the
+    ``directory`` of its file (``None`` when it was not read from one) and the engine's
+    ``loader`` (sub-decisions)."""
 
     services: Mapping[str, Any] = field(default_factory=dict)
+    graph: GraphModel | None = None
+    directory: Path | None = None
+    loader: Loader | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class NodeDefinition:
-    """A ``customNode`` as its kind's compiler sees it."""
+    """A ``customNode`` as its kind's compiler sees it.
+
+    ``graph``, ``directory`` and ``loader`` are the :class:`CompileContext`'s: a node that
+    depends on what the nodes after it read (the features node) looks at ``graph``, and
+    resolves relative paths in its config against ``directory``.
+    """
 
     id: str
     name: str
     kind: str
     config: Any
     services: Mapping[str, Any]
+    graph: GraphModel | None = None
+    directory: Path | None = None
+    loader: Loader | None = None
 
     def error(self, message: str) -> GraphLoadError:
         """A load error located at this node (raise it for a bad ``config``)."""

@@ -36,7 +36,8 @@ def compile_custom_node(spec: NodeSpec, context: CompileContext) -> CompiledNode
         known = ", ".join(node_kinds()) or "none registered"
         raise spec.error(f"unknown custom node kind {kind!r} (known kinds: {known})")
     definition = NodeDefinition(spec.id, spec.name, kind, content.get("config"),
-                                context.services)
+                                context.services, context.graph, context.directory,
+                                context.loader)
     try:
         function = compiler(definition)
     except FengkongError:
