@@ -98,7 +98,8 @@ def naive(feature: SimpleNamespace, events: list[tuple[int, dict[str, Any]]],
 def test_kernels_match_the_definitions(seed: int) -> None:
     rng = random.Random(seed)
     features = all_features()
-    state = MemoryFeatureState(FeaturePlan(features))
+    # Queries at random past dates: keep every event (no folding).
+    state = MemoryFeatureState(FeaturePlan(features, late_tolerance_ms=None))
     phones = [f"138{rng.randint(0, 10**8):08d}" for _ in range(5)]
     devices = [f"dev-{i}" for i in range(4)]
     events: list[tuple[int, dict[str, Any]]] = []
@@ -147,7 +148,8 @@ def test_last_of_a_text_field_is_refused_not_hashed() -> None:
 def test_batch_ingest_equals_one_at_a_time(seed: int) -> None:
     rng = random.Random(seed)
     features = all_features()
-    one, batch = MemoryFeatureState(FeaturePlan(features)), MemoryFeatureState(FeaturePlan(features))
+    plan = FeaturePlan(features, late_tolerance_ms=None)  # queries at random past dates
+    one, batch = MemoryFeatureState(plan), MemoryFeatureState(plan)
     phones = [f"p{i}" for i in range(4)]
     clock = 0
     pending: list[tuple[int, dict[str, Any], int]] = []
@@ -177,29 +179,52 @@ def test_batch_ingest_equals_one_at_a_time(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_queries_made_now_match_the_definitions(seed: int) -> None:
     """Queries as of "now" (after every event) read the suffix index, which is extended as
-    events arrive and rebuilt when a late one lands: interleave both and compare."""
+    events arrive and rebuilt when a late one lands; over two years of history the events
+    older than the longest finite window (30 days) are folded into lifetime summaries.
+    Interleave ingestion and queries and compare every feature with its definition."""
     rng = random.Random(100 + seed)
     features = all_features()
-    state = MemoryFeatureState(FeaturePlan(features))
+    plan = FeaturePlan(features, late_tolerance_ms=DAY)
+    state = MemoryFeatureState(plan)
     phones, devices = ["p1", "p2", "p3"], ["d1", "d2"]
     amounts = [rng.randint(100, 20000) for _ in range(6)]  # repeats exercise distinct counts
     events: list[tuple[int, dict[str, Any]]] = []
     clock = 0
     plan_names = [f.name for f in features]
-    for index in range(500):
-        clock += rng.randint(0, 4 * 3_600_000)
-        timestamp = clock - (rng.randint(0, 2 * DAY) if rng.random() < 0.05 else 0)
+    for index in range(1500):
+        clock += rng.randint(0, 24 * 3_600_000)
+        # Late events, some older than the retained rows (folded on arrival at the next fold).
+        timestamp = clock - (rng.randint(0, 40 * DAY) if rng.random() < 0.03 else 0)
         event = {"phone": rng.choice(phones), "device_id": rng.choice([*devices, None]),
                  "amount": rng.choice([*amounts, rng.randint(100, 20000), None]),
                  "channel": rng.choice(["app", "web"])}
         state.ingest("application", event, timestamp, index)
         events.append((timestamp, event))
-        if rng.random() < 0.25:
+        if rng.random() < 0.1:
             keys = {"phone": rng.choice(phones), "device_id": rng.choice(devices)}
-            as_of = max(ts for ts, _ in events) + rng.randint(1, 3 * 3_600_000)
+            as_of = max(ts for ts, _ in events) + rng.randint(-DAY, 3 * 3_600_000)
             got = state.compute(keys, as_of)
             expected = [naive(f, events, keys, as_of) for f in features[:-1]]
             count, total = expected[0], expected[plan_names.index(features[-1].numerator)]
             expected.append(total / count if count else math.nan)
             np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-6, equal_nan=True,
                                        err_msg=f"event {index}, {keys}")
+    # Memory is bounded by the longest finite window: the series kept about 30 days (+ a day
+    # of tolerance, + at most a quarter more before folding), not two years.
+    for series in state.series.values():
+        assert len(series) < 0.1 * len(events)
+    assert max(ts for ts, _ in events) - min(ts for ts, _ in events) > 700 * DAY
+
+
+def test_queries_before_the_retained_events_are_refused() -> None:
+    from fengkong.errors import FengkongError
+
+    state = MemoryFeatureState(FeaturePlan([feature("phone", "count", "7d", None),
+                                            feature("phone", "count", "lifetime", None)],
+                                           late_tolerance_ms=DAY))
+    for index in range(400):
+        state.ingest("application", {"phone": "1"}, index * DAY, index)
+    assert state.compute({"phone": "1"}, 400 * DAY).tolist() == [7.0, 400.0]
+    assert state.compute({"phone": "1"}, 399 * DAY).tolist() == [7.0, 399.0]  # within a day
+    with pytest.raises(FengkongError, match="folded away"):
+        state.compute({"phone": "1"}, 300 * DAY)

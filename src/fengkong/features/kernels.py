@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from fengkong.errors import FengkongError
+from fengkong.features.retention import Baseline, fold, merge_lifetime
 from fengkong.features.scan import KIND_CODES, scan
 from fengkong.features.suffix import SuffixIndex, extend_index, read_index
 from fengkong.features.sums import ADDITIVE_CODES, extend_prefix, read_additive
@@ -64,6 +65,10 @@ class _SeriesLayout:
     stack_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     distinct_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     coded_columns: tuple[int, ...] = ()
+    # Retention (fengkong.features.retention): the longest finite window, and how long
+    # events are kept row by row (None: for ever).
+    longest_ms: int = 0
+    retention_ms: int | None = None
 
     @property
     def stacks(self) -> int:
@@ -84,17 +89,19 @@ class _SeriesLayout:
 
 
 class Series:
-    """The events of one key value and one event type, in time order, with prefix sums and
-    a suffix index (:mod:`fengkong.features.suffix`).
+    """The events of one key value and one event type, in time order, with prefix sums, a
+    suffix index (:mod:`fengkong.features.suffix`) and the summary of the events it no
+    longer keeps (:mod:`fengkong.features.retention`).
 
     Appending is cheap: new events wait in a list and are *settled* (merged in time order,
-    coded, summed and indexed) when the series is next read. Most series are written far
-    more often than read — every key of every event has one, but only an application's own
-    keys are queried — so the work is done once per read, for many events at a time.
+    coded, summed, indexed, and the expired ones folded) when the series is next read. Most
+    series are written far more often than read — every key of every event has one, but
+    only an application's own keys are queried — so the work is done once per read, for
+    many events at a time.
     """
 
-    __slots__ = ("_codes", "_filters", "_index", "_pending", "_prefix", "_ready", "_size",
-                 "_times", "_values", "code_of", "layout")
+    __slots__ = ("_baseline", "_codes", "_filters", "_index", "_pending", "_prefix",
+                 "_ready", "_size", "_times", "_values", "code_of", "layout")
 
     def __init__(self, layout: _SeriesLayout) -> None:
         self.layout = layout
@@ -116,8 +123,11 @@ class Series:
         self._prefix = np.zeros((capacity + 1, len(layout.prefix)), dtype=np.float64)
         self._index = SuffixIndex(len(layout.pair_column), layout.stacks, layout.distincts,
                                   len(layout.filters), capacity)
+        self._baseline = Baseline(len(layout.pair_column), layout.distincts,
+                                  len(layout.filters), capacity)
 
     def __len__(self) -> int:
+        """Events kept row by row (folded events are not counted)."""
         return self._size + sum(len(times) for times, _, _ in self._pending)
 
     @property
@@ -144,7 +154,8 @@ class Series:
         self._index.grow(capacity)
 
     def _settle(self) -> None:
-        """Merge the pending events in: time order, codes, prefix sums, index."""
+        """Merge the pending events in: time order, codes, prefix sums, index; then fold the
+        events no finite window can reach any more."""
         if not self._ready:
             self._allocate(max(4, len(self)))
         if not self._pending:
@@ -183,16 +194,48 @@ class Series:
         layout = self.layout
         extend_prefix(self._prefix, self._values, self._filters, start, self._size,
                       layout.value_of, layout.filter_of, layout.power_of)
-        index = self._index
-        if start < size:  # rows moved: the index of the old rows no longer holds
+        if not self._fold_expired():
+            # rows moved: the index of the old rows no longer holds
+            self._index_rows(start if start == size else 0)
+
+    def _index_rows(self, start: int) -> None:
+        """Index rows ``start ..`` (from 0: rebuild the index)."""
+        index, baseline, layout = self._index, self._baseline, self.layout
+        if start == 0:
             index.clear()
-            start = 0
+            baseline.only[:] = baseline.codes.sum(axis=1)
         extend_index(self._values, self._codes, self._filters, start, self._size,
                      layout.pair_column, layout.pair_filter, layout.stack_of,
                      layout.distinct_of, index.newest, index.max_stack, index.max_size,
                      index.min_stack, index.min_size, index.distinct_last,
                      index.distinct_rows, index.distinct_size, index.filter_rows,
-                     index.filter_size)
+                     index.filter_size, baseline.codes, baseline.only)
+
+    def _fold_expired(self) -> bool:
+        """Fold the events older than the newest minus the retention into the baseline, when
+        enough have expired to be worth the move; True if it did (and rebuilt the index)."""
+        retention = self.layout.retention_ms
+        size = self._size
+        if retention is None or not size:
+            return False
+        limit = int(self._times[size - 1]) - retention
+        expired = int(np.searchsorted(self._times[:size], limit, side="left"))
+        if expired < max(_FOLD_AT_LEAST, size // 4):
+            return False
+        layout, baseline = self.layout, self._baseline
+        fold(self._times, self._values, self._codes, self._filters, expired,
+             layout.pair_column, layout.pair_filter, layout.distinct_of, baseline.minimum,
+             baseline.maximum, baseline.has_newest, baseline.newest_time,
+             baseline.newest_value, baseline.has_first, baseline.first, baseline.codes)
+        baseline.cut = max(baseline.cut, limit)
+        kept = size - expired
+        for array in (self._times, self._values, self._codes, self._filters):
+            array[:kept] = array[expired:size]
+        # The first prefix row becomes the totals of everything folded so far.
+        self._prefix[:kept + 1] = self._prefix[expired:size + 1]
+        self._size = kept
+        self._index_rows(0)
+        return True
 
     def _codes_of(self, values: np.ndarray) -> np.ndarray:
         """Small integer codes of the values of the columns distinct counts read."""
@@ -201,11 +244,23 @@ class Series:
             code_of = self.code_of[column]
             codes[:, column] = [code_of.setdefault(value, len(code_of))
                                 for value in values[:, column].tolist()]
+        most = max((len(self.code_of[column]) for column in self.layout.coded_columns),
+                   default=0)
+        if most > self._index.distinct_last.shape[1]:
+            capacity = max(2 * self._index.distinct_last.shape[1], most)
+            self._index.grow_codes(capacity)
+            self._baseline.grow_codes(capacity)
         return codes
 
     def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
         """(first index per window, end index): events in [as_of - w, as_of) for each w."""
         self._settle()
+        cut = self._baseline.cut
+        if as_of - self.layout.longest_ms < cut:
+            raise FengkongError(
+                f"features as of {as_of} need events this state has folded away (it keeps "
+                f"{self.layout.event} events from {cut} on, by the longest window plus the "
+                "late tolerance); compute past dates with the backfill")
         times = self._times[:self._size]
         end = int(np.searchsorted(times, as_of, side="left"))
         starts = np.searchsorted(times[:end], as_of - window_ms, side="left")
@@ -213,7 +268,7 @@ class Series:
 
     @property
     def prefix(self) -> np.ndarray:
-        """Prefix rows 0..len: row i sums the first i events' terms."""
+        """Prefix rows 0..len: row i sums the folded events and the first i kept ones."""
         self._settle()
         return self._prefix
 
@@ -221,6 +276,11 @@ class Series:
     def index(self) -> SuffixIndex:
         self._settle()
         return self._index
+
+    @property
+    def baseline(self) -> Baseline:
+        self._settle()
+        return self._baseline
 
     def raw(self, start: int, end: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -234,7 +294,13 @@ class Series:
         return self._values
 
 
+# Fold expired events only once this many (or a quarter of the series) have expired, so
+# that the move and the index rebuild are paid once per many events.
+_FOLD_AT_LEAST = 64
+
+
 LIFETIME_MS = np.iinfo(np.int64).max // 4  # "lifetime": reaches back before any event
+LATE_TOLERANCE_MS = 86_400_000  # the default: a day
 
 
 def window_ms(window: Any) -> int:
@@ -255,6 +321,7 @@ class _Group:
     key: str
     layout: _SeriesLayout
     windows: np.ndarray  # distinct window lengths (ms)
+    window_lifetime: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # Additive features, as arrays for fengkong.features.sums.read_additive: output slot,
     # kind code, window, and the prefix columns of the value, of the count (mean, std) and of
     # the sum of squares (std).
@@ -310,10 +377,16 @@ class _Group:
 class FeaturePlan:
     """How to compute a list of features: their groups, layouts and output slots."""
 
-    def __init__(self, features: Sequence[Any], events: Mapping[str, Any] | None = None
-                 ) -> None:
+    def __init__(self, features: Sequence[Any], events: Mapping[str, Any] | None = None,
+                 late_tolerance_ms: int | None = LATE_TOLERANCE_MS) -> None:
         """``features`` from :mod:`fengkong.features.spec`; ``events`` (the spec's event types)
-        lets the plan refuse what the float kernels cannot answer."""
+        lets the plan refuse what the float kernels cannot answer.
+
+        Series keep their events row by row for the longest finite window plus
+        ``late_tolerance_ms`` and fold older ones into lifetime summaries
+        (:mod:`fengkong.features.retention`); queries as of that much before the newest
+        event of a series or later are exact, earlier ones are refused. ``None`` keeps
+        every event (a state answering any past date, at the cost of memory)."""
         self.features = list(features)
         self.events = dict(events or {})  # the spec's event types, by name
         for feature in self.features:
@@ -333,14 +406,16 @@ class FeaturePlan:
                                     slot_of[feature.denominator]))
                 continue
             groups.setdefault((feature.key, feature.event), []).append((slot, feature))
-        self.groups = [self._group(key, event, members)
+        self.late_tolerance_ms = late_tolerance_ms
+        self.groups = [self._group(key, event, members, late_tolerance_ms)
                        for (key, event), members in groups.items()]
         self.ratio_slots, self.ratio_numerators, self.ratio_denominators = (
             np.array([ratio[part] for ratio in self.ratios], dtype=np.intp) for part in range(3))
         self.keys = sorted({group.key for group in self.groups})
 
     @staticmethod
-    def _group(key: str, event: str, members: list[tuple[int, Any]]) -> _Group:
+    def _group(key: str, event: str, members: list[tuple[int, Any]],
+               late_tolerance_ms: int | None) -> _Group:
         value_fields: dict[str, int] = {}
         filters: dict[str | None, int] = {None: 0}
         windows: dict[int, int] = {}
@@ -350,7 +425,12 @@ class FeaturePlan:
             filters.setdefault(feature.filter, len(filters))
             windows.setdefault(window_ms(feature.window), len(windows))
         layout = _SeriesLayout(event, tuple(value_fields), tuple(filters))
+        layout.longest_ms = max((length for length in windows if length != LIFETIME_MS),
+                                default=0)
+        if late_tolerance_ms is not None:
+            layout.retention_ms = layout.longest_ms + late_tolerance_ms
         group = _Group(key, layout, np.array(list(windows), dtype=np.int64))
+        group.window_lifetime = group.windows == LIFETIME_MS
 
         def prefix_column(value_field: str | None, filter_source: str | None, power: int) -> int:
             return layout.prefix.setdefault((value_field, filter_source, power),
@@ -407,21 +487,30 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
         return
     starts, end = series.window_bounds(as_of, group.windows)
     if len(group.slots):
-        read_additive(series.prefix, starts, end, group.window_of, group.value_column,
-                      group.count_column, group.square_column, group.kinds, group.slots, out)
+        # Lifetime windows start before the folded events (-1: read prefix sums from zero).
+        read_additive(series.prefix, np.where(group.window_lifetime, -1, starts), end,
+                      group.window_of, group.value_column, group.count_column,
+                      group.square_column, group.kinds, group.slots, out)
     if not group.scans:
         return
+    layout, baseline = group.layout, series.baseline
     if end == len(series):
         # As of after every event (the online case): the windows are suffixes.
-        layout, index = group.layout, series.index
+        index = series.index
         read_index(series.times, series.values, starts, as_of, layout.pair_column,
                    layout.pair_filter, layout.stack_of, layout.distinct_of, group.scan_slot,
                    group.scan_kind, group.scan_window, group.scan_pair, index.newest,
                    index.max_stack, index.max_size, index.min_stack, index.min_size,
                    index.distinct_rows, index.distinct_size, index.filter_rows,
-                   index.filter_size, out)
+                   index.filter_size, group.window_lifetime, baseline.only, out)
     else:
         _scan(group, series, starts, end, as_of, out)
+    if baseline.has_first.any():  # some events are folded
+        merge_lifetime(as_of, group.scan_slot, group.scan_kind, group.scan_pair,
+                       group.window_lifetime[group.scan_window], layout.pair_filter,
+                       baseline.minimum, baseline.maximum, baseline.has_newest,
+                       baseline.newest_time, baseline.newest_value, baseline.has_first,
+                       baseline.first, out)
 
 
 def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: int,
@@ -435,7 +524,9 @@ def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: in
     order = np.argsort(-begin, kind="stable")
     scan(times, values, codes, passes, group.pair_column, group.pair_filter, group.pair_needs,
          max((len(codes) for codes in series.code_of), default=0), begin[order],
-         group.scan_kind[order], group.scan_pair[order], group.scan_slot[order], as_of, out)
+         group.scan_kind[order], group.scan_pair[order], group.scan_slot[order],
+         group.window_lifetime[group.scan_window][order], group.layout.distinct_of,
+         series.baseline.codes, as_of, out)
 
 
-__all__ = ["LIFETIME_MS", "FeaturePlan", "Series", "compute", "window_ms"]
+__all__ = ["LATE_TOLERANCE_MS", "LIFETIME_MS", "FeaturePlan", "Series", "compute", "window_ms"]

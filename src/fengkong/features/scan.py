@@ -24,11 +24,15 @@ def scan(times: np.ndarray, values: np.ndarray, codes: np.ndarray, passes: np.nd
          pair_column: np.ndarray, pair_filter: np.ndarray, pair_needs: np.ndarray,
          code_count: int,
          feature_begin: np.ndarray, feature_kind: np.ndarray, feature_pair: np.ndarray,
-         feature_slot: np.ndarray, as_of: int, out: np.ndarray) -> None:  # pragma: no cover
+         feature_slot: np.ndarray, feature_lifetime: np.ndarray, distinct_of: np.ndarray,
+         folded_codes: np.ndarray, as_of: int, out: np.ndarray) -> None:  # pragma: no cover
     """Fill ``out[feature_slot]``; features must be ordered by ``feature_begin`` descending.
 
     ``pair_column[p]`` is -1 for pairs that only need the filter (time aggregations);
     ``pair_needs[p]`` says what else to track: 1 minimum and maximum, 2 distinct values.
+    Lifetime distinct counts add the folded values (``folded_codes``, by ``distinct_of``)
+    the pass did not meet; other lifetime aggregations are combined with the folded events
+    afterwards (``retention.merge_lifetime``).
     """
     rows = times.shape[0]
     pairs = pair_column.shape[0]
@@ -52,6 +56,11 @@ def scan(times: np.ndarray, values: np.ndarray, codes: np.ndarray, passes: np.nd
             slot = feature_slot[feature]
             if kind == DISTINCT:
                 out[slot] = distinct[pair]
+                if feature_lifetime[feature]:
+                    folded = folded_codes[distinct_of[pair]]
+                    for code in range(folded.shape[0]):
+                        if folded[code] and not (code < seen.shape[1] and seen[pair, code]):
+                            out[slot] += 1
             elif newest[pair] < 0:
                 out[slot] = np.nan
             elif kind == MIN:

@@ -57,13 +57,13 @@ class SuffixIndex:
         self.filter_size = np.zeros(filters, dtype=np.int64)
 
     def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` rows (and as many value codes)."""
-        for name in ("max_stack", "min_stack", "distinct_rows", "filter_rows",
-                     "distinct_last"):
-            old = getattr(self, name)
-            new = np.full((old.shape[0], capacity), -1, dtype=np.int32)
-            new[:, :old.shape[1]] = old
-            setattr(self, name, new)
+        """Make room for ``capacity`` rows."""
+        for name in ("max_stack", "min_stack", "distinct_rows", "filter_rows"):
+            setattr(self, name, _widen(getattr(self, name), capacity))
+
+    def grow_codes(self, capacity: int) -> None:
+        """Make room for ``capacity`` value codes per column."""
+        self.distinct_last = _widen(self.distinct_last, capacity)
 
     def clear(self) -> None:
         """Forget every row (before rebuilding from the first)."""
@@ -75,6 +75,12 @@ class SuffixIndex:
         self.filter_size[:] = 0
 
 
+def _widen(array: np.ndarray, capacity: int) -> np.ndarray:
+    wider = np.full((array.shape[0], capacity), -1, dtype=array.dtype)
+    wider[:, :array.shape[1]] = array
+    return wider
+
+
 @njit(cache=True, nogil=True)
 def extend_index(values: np.ndarray, codes: np.ndarray, passes: np.ndarray, start: int,
                  stop: int, pair_column: np.ndarray, pair_filter: np.ndarray,
@@ -82,9 +88,12 @@ def extend_index(values: np.ndarray, codes: np.ndarray, passes: np.ndarray, star
                  newest: np.ndarray, max_stack: np.ndarray, max_size: np.ndarray,
                  min_stack: np.ndarray, min_size: np.ndarray, distinct_last: np.ndarray,
                  distinct_rows: np.ndarray, distinct_size: np.ndarray,
-                 filter_rows: np.ndarray, filter_size: np.ndarray
-                 ) -> None:  # pragma: no cover - compiled
-    """Append rows ``start .. stop - 1`` (the newest of the series) to the index."""
+                 filter_rows: np.ndarray, filter_size: np.ndarray, folded_codes: np.ndarray,
+                 folded_only: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Append rows ``start .. stop - 1`` (the newest of the series) to the index.
+
+    ``folded_only[slot]`` counts the folded value codes (:mod:`fengkong.features.retention`)
+    no indexed row has: a code seen again leaves it."""
     for row in range(start, stop):
         for filter_index in range(passes.shape[1]):
             if passes[row, filter_index]:
@@ -118,7 +127,10 @@ def extend_index(values: np.ndarray, codes: np.ndarray, passes: np.ndarray, star
                 code = codes[row, column]
                 previous = distinct_last[slot, code]
                 size = distinct_size[slot]
-                if previous >= 0:
+                if previous < 0:
+                    if folded_codes[slot, code]:
+                        folded_only[slot] -= 1
+                else:
                     # Drop the previous last occurrence from the sorted rows.
                     position = np.searchsorted(distinct_rows[slot, :size], previous)
                     distinct_rows[slot, position:size - 1] = \
@@ -137,8 +149,11 @@ def read_index(times: np.ndarray, values: np.ndarray, starts: np.ndarray, as_of:
                newest: np.ndarray, max_stack: np.ndarray, max_size: np.ndarray,
                min_stack: np.ndarray, min_size: np.ndarray, distinct_rows: np.ndarray,
                distinct_size: np.ndarray, filter_rows: np.ndarray, filter_size: np.ndarray,
+               window_lifetime: np.ndarray, folded_only: np.ndarray,
                out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Each feature over the suffix starting at ``starts[feature_window]``."""
+    """Each feature over the suffix starting at ``starts[feature_window]``. Lifetime
+    distinct counts add the folded values no row has; the other lifetime aggregations are
+    combined with the folded events afterwards (``retention.merge_lifetime``)."""
     for feature in range(feature_slot.shape[0]):
         start = starts[feature_window[feature]]
         pair = feature_pair[feature]
@@ -148,6 +163,8 @@ def read_index(times: np.ndarray, values: np.ndarray, starts: np.ndarray, as_of:
             index = distinct_of[pair]
             size = distinct_size[index]
             out[slot] = size - np.searchsorted(distinct_rows[index, :size], start)
+            if window_lifetime[feature_window[feature]]:
+                out[slot] += folded_only[index]
             continue
         row = newest[pair]
         if row < start:  # no qualifying event in the window (or none at all: -1)

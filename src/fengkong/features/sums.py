@@ -36,21 +36,28 @@ def extend_prefix(prefix: np.ndarray, values: np.ndarray, passes: np.ndarray, st
             prefix[row + 1, column] = prefix[row, column] + term
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _at(prefix: np.ndarray, row: int, column: int) -> float:  # pragma: no cover - compiled
+    return prefix[row, column] if row >= 0 else 0.0
+
+
 @njit(cache=True, nogil=True)
 def read_additive(prefix: np.ndarray, starts: np.ndarray, end: int, window_of: np.ndarray,
                   value_column: np.ndarray, count_column: np.ndarray,
                   square_column: np.ndarray, kind: np.ndarray, slots: np.ndarray,
                   out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Count (0), sum (1), mean (2) and std (3, population) of each feature's window, from
-    the difference of two prefix rows."""
+    the difference of two prefix rows. A start of -1 (lifetime windows) reads from zero,
+    so the folded events of the first prefix row count (:mod:`fengkong.features.retention`).
+    """
     for feature in range(slots.shape[0]):
         start = starts[window_of[feature]]
-        value = prefix[end, value_column[feature]] - prefix[start, value_column[feature]]
+        value = prefix[end, value_column[feature]] - _at(prefix, start, value_column[feature])
         code = kind[feature]
         if code <= 1:
             out[slots[feature]] = value
             continue
-        count = prefix[end, count_column[feature]] - prefix[start, count_column[feature]]
+        count = prefix[end, count_column[feature]] - _at(prefix, start, count_column[feature])
         if count == 0:
             out[slots[feature]] = np.nan
             continue
@@ -59,7 +66,7 @@ def read_additive(prefix: np.ndarray, starts: np.ndarray, end: int, window_of: n
             out[slots[feature]] = mean
         else:
             squares = (prefix[end, square_column[feature]] -
-                       prefix[start, square_column[feature]]) / count
+                       _at(prefix, start, square_column[feature])) / count
             out[slots[feature]] = np.sqrt(max(squares - mean * mean, 0.0))
 
 
