@@ -37,6 +37,8 @@ READ = {"phone.application.count.7d", "device_id.application.id_number.distinct.
         "id_number.repayment.late.count.90d", "id_number.application.count.30d"}
 # The ratio's numerator comes along (its denominator, count.30d, is read directly).
 PLANNED = READ | {"id_number.application.rejected.count.30d"}
+KEYS = {"id_number": "applicant.idNumber", "phone": "applicant.phone", "device_id": "device.id",
+        "ip": "device.ip"}
 
 
 def people(count: int, rng: random.Random) -> list[dict[str, str]]:
@@ -358,6 +360,9 @@ def test_a_bad_config_is_a_load_error(world: dict[str, Any]) -> None:
         ({"spec": "credit.yaml", "keys": {}, "asof": "x"}, "unknown config entry asof"),
         ({"spec": "credit.yaml", "keys": {"phone": "applicant.phone"}},
          "no expression for device_id, id_number, ip"),
+        ({"spec": "credit.yaml", "keys": {}, "features": "phone.*"},
+         "must be a list of feature names or patterns"),
+        ({"spec": "credit.yaml", "keys": KEYS, "asOf": 5}, "asOf must be an expression"),
         ({"spec": "credit.yaml", "keys": {"mobile": "x"}}, "'mobile' is not an entity key"),
     ]
     for config, message in cases:
@@ -366,3 +371,22 @@ def test_a_bad_config_is_a_load_error(world: dict[str, Any]) -> None:
         with pytest.raises(FengkongError, match=message):
             fengkong.Engine(FLOW.parent, services=store).create_decision(document,
                                                                        key=FLOW.name)
+
+
+def test_a_node_whose_features_nobody_reads_is_a_load_error(world: dict[str, Any]) -> None:
+    document = flow_document()
+    document["edges"] = [{"id": "1", "sourceId": "application", "targetId": "features"},
+                         {"id": "2", "sourceId": "features", "targetId": "decision"}]
+    document["nodes"] = [item for item in document["nodes"]
+                         if item["id"] in ("application", "features", "decision")]
+    with pytest.raises(GraphLoadError, match="no node after the features node reads"):
+        load_flow(document, world["flow_store"])
+
+
+def test_a_number_for_a_text_key_is_refused(world: dict[str, Any]) -> None:
+    decision = fengkong.load(FLOW, services={"features": world["flow_store"]})
+    application = copy.deepcopy(world["applications"][0])
+    application["applicant"]["phone"] = 13800000001
+    with pytest.raises(InputValidationError, match="entity key 'phone'") as error:
+        decision.evaluate(application)
+    assert error.value.field == "applicant.phone"

@@ -105,6 +105,8 @@ class FeatureNode:
         if self.slots is not None:
             values = values[self.slots]
         missing = [key for key, value in keys.items() if value is None]
+        if missing and self.slots is None:
+            values = values.copy()  # the store's array is its own (it may keep it)
         for key in missing:
             values[self.slots_of_key[key]] = np.nan
         features = dict(zip(self.names, [None if value != value else value
@@ -230,6 +232,10 @@ def _selected(node: NodeDefinition, spec: FeatureSet, config: Mapping[str, Any]
         raise node.error(
             f"{references.dynamic[0]} reads features by a name known only at run time; "
             "list the features it needs in config.features (names or patterns)")
+    if not references.names and not listed:
+        raise node.error("no node after the features node reads a feature "
+                         "(features[\"name\"]); list the features to compute in "
+                         "config.features")
     return spec.select([*references.names, *listed])
 
 
