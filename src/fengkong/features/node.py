@@ -144,16 +144,14 @@ def compile_features_node(node: NodeDefinition) -> FeatureNode:
     spec = _spec(node, config["spec"])
     selected = _selected(node, spec, config)
     keys = _keys(node, spec, selected, config.get("keys"))
-    as_of = config.get("asOf")
-    if as_of is not None and not (isinstance(as_of, str) and as_of.strip()):
-        raise node.error("config.asOf must be an expression (text) when given")
+    as_of = _compiled(node, config["asOf"]) if config.get("asOf") is not None else None
     try:
         plan = FeaturePlan(selected.features, selected.events)
     except FengkongError as error:
         raise node.error(error.message) from None
     store = _store(node, plan)
     key_types = {key: _key_type(spec, key) for key in keys}
-    return FeatureNode(plan, keys, _compiled(node, as_of) if as_of else None, store, key_types)
+    return FeatureNode(plan, keys, as_of, store, key_types)
 
 
 def flow_plan(*flows: str | Path) -> FeaturePlan:
