@@ -2,23 +2,53 @@
 
 Training data must see what the decision saw: for an application at time ``t``, only events
 strictly before ``t``. The backfill replays history in time order through the same state and
-kernels as the online path (:mod:`fengkong.features.kernels`): before each application, the
-events older than it are ingested in batches; then its features are computed as of its own
-time. Offline and online therefore cannot disagree by construction of the arithmetic, and
-``tests/features/test_backfill.py`` checks the bookkeeping (ordering, batching, late and
-duplicate events) against a state holding the whole history.
+kernels as the online path (:class:`~fengkong.features.state.MemoryFeatureState`): the
+applications are taken in time order, a chunk at a time; before each chunk the events older
+than its last application are ingested; then each application's features are computed as
+of its own time (events between it and the end of its chunk are in the state but not
+counted: the kernels count strictly before ``as_of``). Offline and online therefore cannot
+disagree by construction of the arithmetic; ``tests/features/test_backfill.py`` checks the
+bookkeeping (ordering, chunking, late and duplicate events, the files) against a state
+holding the whole history, feature by feature.
+
+:func:`backfill` works on events in memory; :func:`backfill_files` reads event logs and an
+applications table (Parquet or CSV, :mod:`fengkong.features.offline`) and streams the
+features to Parquet, using several processes: the features are split by entity key, since
+a key's features read only that key's series, so each process ingests and computes its
+share and none holds the whole state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import multiprocessing
+import queue
+import traceback
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fengkong.errors import FengkongError
 from fengkong.features.kernels import FeaturePlan
+from fengkong.features.offline import (
+    EventColumns,
+    FeatureWriter,
+    OfflineInputError,
+    filter_fields,
+    read_applications,
+    read_events,
+)
+from fengkong.features.spec import FeatureSet, FeatureSpecError
 from fengkong.features.state import MemoryFeatureState
+
+__all__ = ["BackfillReport", "Event", "backfill", "backfill_files", "replay",
+           "select_features"]
+
+CHUNK_ROWS = 10_000  # applications per chunk: 10,000 x 1,000 features is 80 MB of float64
 
 
 @dataclass(frozen=True)
@@ -40,37 +70,327 @@ def backfill(plan: FeaturePlan, events: Sequence[Event],
     Returns a float64 matrix, one row per application in the order given, one column per
     feature in ``plan.names`` (NaN where a feature has no value).
     """
-    state = MemoryFeatureState(plan)
-    # Duplicates are dropped in arrival order (the order given), as the online path drops
-    # them, before the replay reorders by time.
-    seen: set[tuple[str, Any]] = set()
-    arrived = []
-    for event in events:
-        if event.id is not None:
-            if (event.type, event.id) in seen:
-                continue
-            seen.add((event.type, event.id))
-        arrived.append(event)
-    history = sorted(arrived, key=lambda event: event.timestamp)
-    order = sorted(range(len(applications)), key=lambda index: applications[index][0])
-    result = np.full((len(applications), len(plan.names)), np.nan)
-    next_event = 0
-    for index in order:
-        as_of, keys = applications[index]
-        stop = next_event
-        while stop < len(history) and history[stop].timestamp < as_of:
-            stop += 1
-        _ingest(state, history[next_event:stop])
-        next_event = stop
-        result[index] = state.compute(keys, as_of)
-    return result
-
-
-def _ingest(state: MemoryFeatureState, events: Sequence[Event]) -> None:
     by_type: dict[str, list[Event]] = {}
     for event in events:
         by_type.setdefault(event.type, []).append(event)
-    for event_type, batch in by_type.items():
-        state.ingest_many(event_type, [event.record for event in batch],
-                          [event.timestamp for event in batch],
-                          [event.id for event in batch])
+    columns = {event_type: _columns_of(batch) for event_type, batch in by_type.items()}
+    as_of = np.array([stamp for stamp, _ in applications], dtype=np.int64)
+    keys = {key: _objects([found.get(key) for _, found in applications]) for key in plan.keys}
+    result = np.full((len(applications), len(plan.names)), np.nan)
+    for rows, values in replay(plan, columns, as_of, keys):
+        result[rows] = values
+    return result
+
+
+def replay(plan: FeaturePlan, events: Mapping[str, EventColumns], as_of: np.ndarray,
+           keys: Mapping[str, np.ndarray], chunk_rows: int = CHUNK_ROWS
+           ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Replay ``events`` (by type, in arrival order) and compute the planned features of each
+    application (``as_of`` times, and the value of every key of ``plan.keys``).
+
+    Yields ``(rows, values)`` per chunk of applications in time order (ties in the order
+    given): the applications' positions and their features, one row each, one column per
+    feature of ``plan.names`` (NaN where a feature has no value).
+    """
+    state = MemoryFeatureState(plan)
+    keys_of: dict[str, list[str]] = {}
+    for group in plan.groups:
+        keys_of.setdefault(group.layout.event, []).append(group.key)
+    histories = [_History(event_type, events[event_type], keys)
+                 for event_type, keys in keys_of.items() if event_type in events]
+    order = np.argsort(as_of, kind="stable")
+    # Python values once, not one NumPy scalar per lookup.
+    times = as_of.tolist()
+    key_values = [(key, keys[key].tolist()) for key in plan.keys]
+    for chunk in _chunks(as_of[order], chunk_rows, plan.late_tolerance_ms):
+        rows = order[chunk]
+        until = int(as_of[rows[-1]])
+        for history in histories:
+            history.ingest_before(state, until)
+        values = np.empty((len(rows), len(plan.names)))
+        for position, row in enumerate(rows.tolist()):
+            values[position] = state.compute({key: found[row] for key, found in key_values},
+                                             times[row])
+        yield rows, values
+
+
+def _chunks(times: np.ndarray, rows: int, span: int | None) -> Iterator[slice]:
+    """Consecutive runs of the sorted ``times``: at most ``rows`` long, and at most ``span``
+    ms from first to last. The state answers exactly as of ``span`` (its late tolerance)
+    before its newest event, and the chunk's events reach up to its last application."""
+    start = 0
+    while start < len(times):
+        stop = min(start + rows, len(times))
+        if span is not None:
+            stop = min(stop, int(np.searchsorted(times, times[start] + span, side="right")))
+        yield slice(start, stop)
+        start = stop
+
+
+class _History:
+    """One event type's history in time order, ingested up to a moving instant."""
+
+    def __init__(self, event_type: str, events: EventColumns, keys: Sequence[str]) -> None:
+        self.event_type = event_type
+        self.source = events.source
+        # Duplicates are dropped in arrival order, as the online path drops them, before the
+        # replay reorders by time; the state then needs no memory of ids. An event with none
+        # of the plan's keys belongs to no series of this plan: it is left out here rather
+        # than refused by the state.
+        kept = _first_arrivals(events.event_ids, len(events))
+        keyed = np.zeros(len(kept), dtype=bool)
+        for key in keys:
+            if key in events.columns:
+                keyed |= _present(events.columns[key][kept])
+        kept = kept[keyed]
+        self.rows = kept[np.argsort(events.timestamps[kept], kind="stable")]
+        self.timestamps = events.timestamps[self.rows]
+        self.columns = {name: column[self.rows] for name, column in events.columns.items()}
+        self.ingested = 0
+
+    def ingest_before(self, state: MemoryFeatureState, until: int) -> None:
+        """Ingest the events older than ``until`` not ingested yet; an event the state
+        refuses is an error naming its row (1-based, in the events given)."""
+        start = self.ingested
+        stop = int(np.searchsorted(self.timestamps, until, side="left"))
+        if stop <= start:
+            return
+        names = list(self.columns)
+        values = [self.columns[name][start:stop].tolist() for name in names]
+        records = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        report = state.ingest_many(self.event_type, records,
+                                   self.timestamps[start:stop].tolist())
+        if report.rejected:
+            rejected = report.rejected[0]
+            raise OfflineInputError(f"{self.source}, row {self.rows[start + rejected.index] + 1}"
+                                    f": {rejected.message}", field=rejected.field)
+        self.ingested = stop
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    """Whether each value is there (not None, not NaN)."""
+    if values.dtype == object:
+        return np.array([value is not None and value == value for value in values.tolist()],
+                        dtype=bool)
+    return ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), dtype=bool)
+
+
+def _first_arrivals(ids: np.ndarray | None, count: int) -> np.ndarray:
+    """Positions of the events to keep, in arrival order: an id's first arrival, and every
+    event without an id."""
+    if ids is None:
+        return np.arange(count)
+    present = np.array([found is not None for found in ids.tolist()], dtype=bool) \
+        if ids.dtype == object else np.ones(count, dtype=bool)
+    where = np.flatnonzero(present)
+    _, first = np.unique(ids[where], return_index=True)
+    keep = ~present
+    keep[where[first]] = True
+    return np.flatnonzero(keep)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _columns_of(events: Sequence[Event]) -> EventColumns:
+    names = dict.fromkeys(name for event in events for name in event.record)
+    ids = [event.id for event in events]
+    return EventColumns(np.array([event.timestamp for event in events], dtype=np.int64),
+                        {name: _objects([event.record.get(name) for event in events])
+                         for name in names},
+                        None if all(found is None for found in ids) else _objects(ids))
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackfillReport:
+    """What a file backfill wrote."""
+
+    path: Path
+    rows: int
+    features: tuple[str, ...]
+    workers: int
+
+
+def select_features(spec: FeatureSet, patterns: Sequence[str]) -> list[str]:
+    """The names of the spec's features matching any of ``patterns`` (shell-style globs,
+    ``*`` also crossing dots: ``phone.*``, ``*.login.*.7d``), in spec order. A pattern that
+    matches nothing is an error, as it is almost always a typo."""
+    names = [feature.name for feature in spec.features]
+    for pattern in patterns:
+        if not any(fnmatchcase(name, pattern) for name in names):
+            raise FeatureSpecError(f"no feature matches {pattern!r}", field=pattern)
+    return [name for name in names if any(fnmatchcase(name, pattern) for pattern in patterns)]
+
+
+def backfill_files(spec: FeatureSet, events: Mapping[str, str | Path],
+                   applications: str | Path, out: str | Path, *,
+                   features: Sequence[str] = ("*",), id_column: str = "application_id",
+                   time_column: str = "as_of", workers: int = 1,
+                   chunk_rows: int = CHUNK_ROWS,
+                   progress: Callable[[int, int], None] | None = None) -> BackfillReport:
+    """Backfill the features matching ``features`` for every application in the
+    ``applications`` file, from ``events`` (a file per event type), into Parquet at ``out``.
+
+    Rows come out in ``as_of`` order (ties in file order), a row group per ``chunk_rows``
+    applications; ``progress(done, total)`` is called after each. ``workers`` processes
+    share the features by entity key (at most one per key).
+    """
+    names = select_features(spec, features)
+    chosen = spec.select(names)
+    needed = list(dict.fromkeys(feature.event for feature in chosen.features
+                                if feature.event is not None))
+    unknown = sorted(set(events) - set(spec.events))
+    if unknown:
+        raise OfflineInputError(f"unknown event type {unknown[0]!r} for an events file "
+                                f"(known: {', '.join(spec.events)})", field=unknown[0])
+    for event_type in needed:
+        if event_type not in events:
+            raise OfflineInputError(f"no events file for {event_type!r}, which the selected "
+                                    f"features read (give {event_type}=PATH)",
+                                    field=event_type)
+    table = read_applications(applications, {}, id_column, time_column)
+    jobs = [_Job(spec, tuple(share), {event_type: str(events[event_type])
+                                      for event_type in needed},
+                 str(applications), id_column, time_column, chunk_rows)
+            for share in _partition(chosen, names, max(1, workers))]
+    slots = {name: index for index, name in enumerate(names)}
+    total = len(table)
+    # Written aside and renamed when complete: a failed run leaves no half file behind.
+    partial = Path(f"{out}.partial")
+    try:
+        with FeatureWriter(partial, id_column, table.ids.type, names) as writer, \
+                closing(_run(jobs)) as chunks:
+            for parts in chunks:
+                rows = parts[0][0]  # every job takes the same chunks of the same rows
+                values = np.empty((len(rows), len(names)))
+                for job, (_, part) in zip(jobs, parts, strict=True):
+                    values[:, [slots[name] for name in job.names]] = part
+                writer.write(table.ids.take(rows), table.as_of[rows], values)
+                if progress is not None:
+                    progress(writer.rows, total)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackfillReport(Path(out), total, tuple(names), len(jobs))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One process's share of a file backfill: the features it writes, and where to read."""
+
+    spec: FeatureSet
+    names: tuple[str, ...]
+    events: dict[str, str]
+    applications: str
+    id_column: str
+    time_column: str
+    chunk_rows: int
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """This share's features for each chunk of applications, in time order: the
+        applications' rows (positions in the file) and their values."""
+        chosen = self.spec.select(self.names)  # ratios bring the features they divide
+        plan = FeaturePlan(chosen.features, chosen.events)
+        histories = {}
+        for event_type in dict.fromkeys(group.layout.event for group in plan.groups):
+            groups = [group for group in plan.groups if group.layout.event == event_type]
+            declared = chosen.events[event_type].fields
+            fields = {group.key for group in groups}
+            fields.update(name for group in groups for name in group.layout.value_fields)
+            fields |= filter_fields((source for group in groups
+                                     for source in group.layout.filters), declared)
+            histories[event_type] = read_events(self.events[event_type],
+                                                chosen.events[event_type], sorted(fields))
+        key_types = {key: next(event.fields[key] for event in chosen.events.values()
+                               if key in event.fields) for key in plan.keys}
+        table = read_applications(self.applications, key_types, self.id_column,
+                                  self.time_column)
+        slots = [plan.names.index(name) for name in self.names]
+        for rows, values in replay(plan, histories, table.as_of, table.keys,
+                                   self.chunk_rows):
+            yield rows, values[:, slots]
+
+
+def _partition(chosen: FeatureSet, names: Sequence[str], workers: int) -> list[list[str]]:
+    """The output features split into at most ``workers`` shares by entity key, balancing
+    the work: each (key, event type) series group costs a fixed part per application (the
+    kernels' calls) plus a part per feature. A ratio goes with its numerator's key (the
+    share computes its denominator too, whatever the key)."""
+    key_of = {feature.name: str(feature.key) for feature in chosen.features}
+    cost: dict[str, float] = {}
+    for feature in chosen.features:
+        if feature.key is not None:
+            cost[feature.key] = cost.get(feature.key, 0.0) + 1.0
+    for key, _ in {(f.key, f.event) for f in chosen.features if f.key is not None}:
+        cost[key] += 50.0  # a group costs about as much as fifty features (measured)
+    shares: list[list[str]] = [[] for _ in range(min(workers, len(cost) or 1))]
+    loads = [0.0] * len(shares)
+    share_of = {}
+    for key in sorted(cost, key=lambda key: -cost[key]):
+        lightest = loads.index(min(loads))
+        share_of[key] = lightest
+        loads[lightest] += cost[key]
+    for name in names:
+        shares[share_of.get(key_of[name], 0)].append(name)
+    return [share for share in shares if share]
+
+
+def _run(jobs: Sequence[_Job]) -> Generator[list[tuple[np.ndarray, np.ndarray]]]:
+    """Each chunk's parts, one per job: in this process for one job, else one process each."""
+    if len(jobs) == 1:
+        for part in jobs[0].chunks():
+            yield [part]
+        return
+    # Spawned, not forked: the parent may already run DuckDB's and numba's threads.
+    context = multiprocessing.get_context("spawn")
+    queues = [context.Queue(maxsize=2) for _ in jobs]  # bounded: workers wait for the writer
+    processes = [context.Process(target=_work, args=(job, results), daemon=True)
+                 for job, results in zip(jobs, queues, strict=True)]
+    for process in processes:
+        process.start()
+    try:
+        while True:
+            parts = [_receive(results, process) for results, process in
+                     zip(queues, processes, strict=True)]
+            if all(part is None for part in parts):
+                return
+            yield [part for part in parts if part is not None]
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _work(job: _Job, results: Any) -> None:
+    """A worker process: send each chunk's part, then None; or the error that stopped it."""
+    try:
+        for part in job.chunks():
+            results.put(("part", part))
+        results.put(("done", None))
+    except FengkongError as error:
+        results.put(("error", str(error)))
+    except Exception:  # a bug: its traceback goes to the parent, which raises it
+        results.put(("crash", traceback.format_exc()))
+
+
+def _receive(results: Any, process: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    while True:
+        try:
+            kind, payload = results.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"backfill worker {process.pid} died (exit code "
+                                   f"{process.exitcode}); out of memory?") from None
+            continue
+        if kind == "error":
+            raise OfflineInputError(payload)
+        if kind == "crash":
+            raise RuntimeError(f"backfill worker failed:\n{payload}")
+        return payload if kind == "part" else None
