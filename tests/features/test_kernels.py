@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fengkong.features.kernels import FeaturePlan
+from fengkong.errors import FengkongError
+from fengkong.features.kernels import FeaturePlan, compute
 from fengkong.features.state import MemoryFeatureState
 
 DAY = 86_400_000
@@ -228,3 +229,32 @@ def test_queries_before_the_retained_events_are_refused() -> None:
     assert state.compute({"phone": "1"}, 399 * DAY).tolist() == [7.0, 399.0]  # within a day
     with pytest.raises(FengkongError, match="folded away"):
         state.compute({"phone": "1"}, 300 * DAY)
+
+
+def test_a_selected_plan_reads_the_same_state() -> None:
+    """A flow reading a few of the declared features computes only those, from the state
+    kept for all of them, and gets the same values."""
+    rng = random.Random(7)
+    features = all_features()
+    plan = FeaturePlan(features, late_tolerance_ms=DAY)
+    state = MemoryFeatureState(plan)
+    clock = 0
+    for index in range(400):
+        clock += rng.randint(0, 12 * 3_600_000)
+        state.ingest("application", {"phone": rng.choice(["p1", "p2"]),
+                                     "device_id": rng.choice(["d1", None]),
+                                     "amount": rng.choice([rng.randint(1, 9), None]),
+                                     "channel": rng.choice(["app", "web"])}, clock, index)
+    names = [*rng.sample(plan.names[:-1], 25), "ratio"]
+    selected = plan.select(names)
+    assert selected.names[:len(names)] == names
+    assert len(selected.names) <= len(names) + 2  # the ratio's parts, if not chosen
+    for keys in ({"phone": "p1", "device_id": "d1"}, {"phone": "p2"}):
+        for as_of in (clock + 1, clock - 3_600_000):  # suffix index, then backward scan
+            everything = dict(zip(plan.names, state.compute(keys, as_of).tolist(),
+                                  strict=True))
+            chosen = compute(selected, state.series, keys, as_of)
+            np.testing.assert_allclose(chosen, [everything[name] for name in selected.names],
+                                       equal_nan=True)
+    with pytest.raises(FengkongError, match="unknown features: nope"):
+        plan.select(["nope"])

@@ -60,8 +60,10 @@ class _SeriesLayout:
     # freeze_scans): their columns (-1: time aggregations), filters, rows in the suffix
     # index's min/max stacks and distinct arrays (-1: none), and the value columns coded
     # for distinct counts.
+    pairs: dict[tuple[int, int], int] = field(default_factory=dict)
     pair_column: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pair_filter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_needs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stack_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     distinct_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     coded_columns: tuple[int, ...] = ()
@@ -333,52 +335,55 @@ class _Group:
     square_column: np.ndarray = field(default_factory=_no_indices)
     # Other features: (slot, aggregation, window index, value column, filter column)
     scans: list[tuple[int, str, int, int, int]] = field(default_factory=list)
-    # The scans as arrays for the compiled pass (fengkong.features.scan): per feature its
-    # output slot, kind code, window and (value column, filter) pair; per pair its columns.
-    # Features that differ only by window share a pair, so each pair is scanned once.
+    # The scans as arrays for the compiled passes (fengkong.features.suffix and .scan): per
+    # feature its output slot, kind code, window and (value column, filter) pair. Features
+    # that differ only by window share a pair, so each pair is indexed (or scanned) once.
     scan_slot: np.ndarray = field(default_factory=_no_indices)
     scan_kind: np.ndarray = field(default_factory=_no_indices)
     scan_window: np.ndarray = field(default_factory=_no_indices)
-    scan_pair: np.ndarray = field(default_factory=_no_indices)
-    pair_column: np.ndarray = field(default_factory=_no_indices)
-    pair_filter: np.ndarray = field(default_factory=_no_indices)
-    pair_needs: np.ndarray = field(default_factory=_no_indices)
+    scan_pair: np.ndarray = field(default_factory=_no_indices)  # the layout's pairs
 
-    def freeze_scans(self) -> None:
-        pairs: dict[tuple[int, int], int] = {}
+    def freeze_scans(self, new_layout: bool) -> None:
+        """The scans as arrays; on a ``new_layout``, decide its pairs (a plan selected from
+        another reads the pairs of the layout it shares)."""
+        layout = self.layout
+        needs: dict[int, int] = {}
         pair_of = []
         for _, aggregation, _, column, filter_column in self.scans:
             # time aggregations need only the filter, not a value
             key = (-1 if aggregation in _TIME else column, filter_column)
-            pair_of.append(pairs.setdefault(key, len(pairs)))
+            pair = layout.pairs.setdefault(key, len(layout.pairs)) if new_layout \
+                else layout.pairs[key]
+            pair_of.append(pair)
+            # What each pair must track: 1 min/max, 2 distinct (time pairs need neither)
+            needs[pair] = needs.get(pair, 0) | (1 if aggregation in ("min", "max") else
+                                                2 if aggregation == "distinct" else 0)
         self.scan_slot = np.array([scan[0] for scan in self.scans], dtype=np.int64)
         self.scan_kind = np.array([KIND_CODES[scan[1]] for scan in self.scans], dtype=np.int64)
         self.scan_window = np.array([scan[2] for scan in self.scans], dtype=np.int64)
         self.scan_pair = np.array(pair_of, dtype=np.int64)
-        self.pair_column = np.array([column for column, _ in pairs], dtype=np.int64)
-        # What each pair must track: 1 min/max, 2 distinct (time pairs need neither)
-        needs = [0] * len(pairs)
-        for (_, aggregation, *_), pair in zip(self.scans, pair_of, strict=True):
-            needs[pair] |= 1 if aggregation in ("min", "max") else \
-                2 if aggregation == "distinct" else 0
-        self.pair_needs = np.array(needs, dtype=np.int64)
-        self.pair_filter = np.array([filter_column for _, filter_column in pairs],
-                                    dtype=np.int64)
-        layout = self.layout
-        layout.pair_column, layout.pair_filter = self.pair_column, self.pair_filter
-        layout.stack_of, layout.distinct_of = (
-            np.where(self.pair_needs & bit, np.cumsum((self.pair_needs & bit) > 0) - 1, -1)
-            .astype(np.int64) for bit in (1, 2))
-        layout.coded_columns = tuple(sorted({int(column) for column, need in
-                                             zip(self.pair_column, self.pair_needs,
-                                                 strict=True) if need & 2}))
+        if new_layout:
+            layout.pair_column = np.array([column for column, _ in layout.pairs],
+                                          dtype=np.int64)
+            layout.pair_filter = np.array([filter_column for _, filter_column in layout.pairs],
+                                          dtype=np.int64)
+            layout.pair_needs = np.array([needs.get(pair, 0) for pair in range(len(needs))],
+                                         dtype=np.int64)
+            layout.stack_of, layout.distinct_of = (
+                np.where(layout.pair_needs & bit,
+                         np.cumsum((layout.pair_needs & bit) > 0) - 1, -1).astype(np.int64)
+                for bit in (1, 2))
+            layout.coded_columns = tuple(sorted({
+                int(column) for column, need in zip(layout.pair_column, layout.pair_needs,
+                                                    strict=True) if need & 2}))
 
 
 class FeaturePlan:
     """How to compute a list of features: their groups, layouts and output slots."""
 
     def __init__(self, features: Sequence[Any], events: Mapping[str, Any] | None = None,
-                 late_tolerance_ms: int | None = LATE_TOLERANCE_MS) -> None:
+                 late_tolerance_ms: int | None = LATE_TOLERANCE_MS,
+                 layouts: Mapping[tuple[str, str], _SeriesLayout] | None = None) -> None:
         """``features`` from :mod:`fengkong.features.spec`; ``events`` (the spec's event types)
         lets the plan refuse what the float kernels cannot answer.
 
@@ -386,12 +391,16 @@ class FeaturePlan:
         ``late_tolerance_ms`` and fold older ones into lifetime summaries
         (:mod:`fengkong.features.retention`); queries as of that much before the newest
         event of a series or later are exact, earlier ones are refused. ``None`` keeps
-        every event (a state answering any past date, at the cost of memory)."""
+        every event (a state answering any past date, at the cost of memory).
+
+        ``layouts`` (by key and event type) come from another plan whose state this one
+        reads: see :meth:`select`."""
         self.features = list(features)
         self.events = dict(events or {})  # the spec's event types, by name
         for feature in self.features:
-            field_type = (events[feature.event].fields.get(feature.field)
-                          if events is not None and feature.field is not None else None)
+            event = self.events.get(feature.event)
+            field_type = (event.fields.get(feature.field)
+                          if event is not None and feature.field is not None else None)
             if feature.aggregation == "last" and field_type == "string":
                 raise FengkongError(f"feature {feature.name}: 'last' of the text field "
                                     f"{feature.field!r} is not supported by the online kernels "
@@ -407,34 +416,61 @@ class FeaturePlan:
                 continue
             groups.setdefault((feature.key, feature.event), []).append((slot, feature))
         self.late_tolerance_ms = late_tolerance_ms
-        self.groups = [self._group(key, event, members, late_tolerance_ms)
+        self.groups = [self._group(key, event, members, late_tolerance_ms,
+                                   None if layouts is None else layouts[key, event])
                        for (key, event), members in groups.items()]
+        self.layouts = {(group.key, group.layout.event): group.layout for group in self.groups}
         self.ratio_slots, self.ratio_numerators, self.ratio_denominators = (
             np.array([ratio[part] for ratio in self.ratios], dtype=np.intp) for part in range(3))
         self.keys = sorted({group.key for group in self.groups})
 
+    def select(self, names: Sequence[str]) -> FeaturePlan:
+        """A plan computing only ``names`` (and what their ratios divide) from the same
+        state: a flow that reads two hundred of ten thousand declared features computes two
+        hundred. Its names come in the order given, then the ratios' parts."""
+        by_name = {feature.name: feature for feature in self.features}
+        unknown = [name for name in names if name not in by_name]
+        if unknown:
+            raise FengkongError(f"unknown features: {', '.join(unknown[:5])}",
+                                field=unknown[0])
+        chosen = list(dict.fromkeys(names))
+        for name in chosen:  # grows while iterating: ratios of ratios
+            feature = by_name[name]
+            if feature.aggregation == "ratio":
+                chosen.extend(part for part in (feature.numerator, feature.denominator)
+                              if part not in chosen)
+        return FeaturePlan([by_name[name] for name in chosen], self.events,
+                           self.late_tolerance_ms, self.layouts)
+
     @staticmethod
     def _group(key: str, event: str, members: list[tuple[int, Any]],
-               late_tolerance_ms: int | None) -> _Group:
-        value_fields: dict[str, int] = {}
-        filters: dict[str | None, int] = {None: 0}
+               late_tolerance_ms: int | None, shared: _SeriesLayout | None) -> _Group:
         windows: dict[int, int] = {}
         for _, feature in members:
-            if feature.field is not None:
-                value_fields.setdefault(feature.field, len(value_fields))
-            filters.setdefault(feature.filter, len(filters))
             windows.setdefault(window_ms(feature.window), len(windows))
-        layout = _SeriesLayout(event, tuple(value_fields), tuple(filters))
-        layout.longest_ms = max((length for length in windows if length != LIFETIME_MS),
-                                default=0)
-        if late_tolerance_ms is not None:
-            layout.retention_ms = layout.longest_ms + late_tolerance_ms
+        if shared is None:
+            value_fields: dict[str, int] = {}
+            filters: dict[str | None, int] = {None: 0}
+            for _, feature in members:
+                if feature.field is not None:
+                    value_fields.setdefault(feature.field, len(value_fields))
+                filters.setdefault(feature.filter, len(filters))
+            layout = _SeriesLayout(event, tuple(value_fields), tuple(filters))
+            layout.longest_ms = max((length for length in windows if length != LIFETIME_MS),
+                                    default=0)
+            if late_tolerance_ms is not None:
+                layout.retention_ms = layout.longest_ms + late_tolerance_ms
+        else:
+            layout = shared
+            value_fields = {name: index for index, name in enumerate(layout.value_fields)}
+            filters = {source: index for index, source in enumerate(layout.filters)}
         group = _Group(key, layout, np.array(list(windows), dtype=np.int64))
         group.window_lifetime = group.windows == LIFETIME_MS
 
         def prefix_column(value_field: str | None, filter_source: str | None, power: int) -> int:
-            return layout.prefix.setdefault((value_field, filter_source, power),
-                                            len(layout.prefix))
+            key = (value_field, filter_source, power)
+            return layout.prefix[key] if shared else \
+                layout.prefix.setdefault(key, len(layout.prefix))
 
         pending = []
         for slot, feature in members:
@@ -452,8 +488,9 @@ class FeaturePlan:
             else:
                 column = value_fields[feature.field] if feature.field is not None else -1
                 group.scans.append((slot, aggregation, window, column, filters[feature.filter]))
-        layout.freeze()
-        group.freeze_scans()
+        if shared is None:
+            layout.freeze()
+        group.freeze_scans(shared is None)
         columns = list(zip(*pending, strict=True)) if pending else [()] * 6
         group.slots, group.window_of, group.value_column, group.count_column, \
             group.square_column = (np.array(part, dtype=np.int64)
@@ -522,10 +559,11 @@ def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: in
     times, values, codes, passes = series.raw(first, end)
     begin = (starts - first)[group.scan_window]
     order = np.argsort(-begin, kind="stable")
-    scan(times, values, codes, passes, group.pair_column, group.pair_filter, group.pair_needs,
+    layout = group.layout
+    scan(times, values, codes, passes, layout.pair_column, layout.pair_filter, layout.pair_needs,
          max((len(codes) for codes in series.code_of), default=0), begin[order],
          group.scan_kind[order], group.scan_pair[order], group.scan_slot[order],
-         group.window_lifetime[group.scan_window][order], group.layout.distinct_of,
+         group.window_lifetime[group.scan_window][order], layout.distinct_of,
          series.baseline.codes, as_of, out)
 
 
