@@ -25,6 +25,7 @@ bad input; the engine adds the node's id and name. See ``docs/graphs.md``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,14 +145,22 @@ def unregister_node_kind(kind: str) -> None:
     _custom_kinds.pop(kind, None)
 
 
+# The kinds fengkong itself provides, by the module that registers each: imported on first
+# use, so that a graph using them loads without the caller importing anything, while the
+# graph package does not depend on the features (or models...) packages.
+_BUILTIN_KINDS = {"features": "fengkong.features.node"}
+
+
 def custom_node_compiler(kind: str) -> CustomNodeCompiler | None:
     """The compiler registered for a ``customNode`` kind, if any."""
+    if kind not in _custom_kinds and kind in _BUILTIN_KINDS:
+        importlib.import_module(_BUILTIN_KINDS[kind])
     return _custom_kinds.get(kind)
 
 
 def node_kinds() -> list[str]:
-    """The registered ``customNode`` kinds, sorted."""
-    return sorted(_custom_kinds)
+    """The registered ``customNode`` kinds (and fengkong's own), sorted."""
+    return sorted({*_custom_kinds, *_BUILTIN_KINDS})
 
 
 def node_types() -> list[str]:
