@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
 import harness  # noqa: E402
+from fengkong.cli import ProgressBar  # noqa: E402
 from fengkong.datasets import generate  # noqa: E402
 from fengkong.datasets.synthetic import SyntheticData  # noqa: E402
 from fengkong.features.backfill import backfill_files, select_features  # noqa: E402
@@ -116,25 +117,6 @@ def write_applications(event_file: Path, count: int, path: Path) -> int:
     return table.num_rows
 
 
-class StderrProgress:
-    """A progress line on stderr, rewritten at most every half second."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.shown = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter() - self.start
-        if now - self.shown < 0.5 and done < total:
-            return
-        self.shown = now
-        sys.stderr.write(f"\rbackfill {done:,}/{total:,} applications, "
-                         f"{done / max(now, 1e-9):,.0f}/s, {now:,.0f} s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=1_000_000)
@@ -164,7 +146,7 @@ def main() -> None:
                                 folder / "features.parquet", features=FEATURES,
                                 id_column="event_id", time_column="applied_at",
                                 workers=options.workers, chunk_rows=options.chunk_rows,
-                                progress=StderrProgress())
+                                progress=ProgressBar("backfill", "applications"))
         seconds = time.perf_counter() - start
         output_bytes = (folder / "features.parquet").stat().st_size
     peak: dict[str, Any] = {

@@ -29,7 +29,7 @@ from typing import Any, NoReturn, TextIO
 
 from fengkong.errors import FengkongError
 
-__all__ = ["COMMANDS", "Command", "UsageError", "arg", "command", "main"]
+__all__ = ["COMMANDS", "Command", "ProgressBar", "UsageError", "arg", "command", "main"]
 
 #: Exit status for every user error (bad arguments, files, JSON, graphs, expressions).
 EXIT_USER_ERROR = 2
@@ -243,15 +243,42 @@ def package_version() -> str:
 
 @command(
     "features",
-    "list the features a strategy project (or one feature spec file) declares",
-    arg("action", choices=["list"], help="what to do (list)"),
+    "list the features a strategy project declares, or backfill them over history",
+    arg("action", choices=["list", "backfill"],
+        help="list: names and descriptions; backfill: point-in-time features of historical "
+             "applications from event logs, to Parquet"),
     arg("project", metavar="PROJECT", type=Path,
         help="a strategy project folder (its features/*.yaml) or one feature spec YAML file"),
-    arg("--json", action="store_true", help="one JSON object per feature instead of a table"),
-    epilog="example:\n  fengkong features list examples/features/credit.yaml",
+    arg("--json", action="store_true", help="list: one JSON object per feature"),
+    arg("--events", action="append", metavar="TYPE=FILE",
+        help="backfill: the event log of one event type, Parquet or CSV (repeat per type)"),
+    arg("--applications", metavar="FILE",
+        help="backfill: the applications (id, as-of time, entity keys), Parquet or CSV"),
+    arg("-o", "--out", metavar="FILE", help="backfill: the Parquet file to write"),
+    arg("--features", action="extend", nargs="+", metavar="GLOB", dest="patterns",
+        help="backfill: only the features matching these globs (default: all)"),
+    arg("--id-column", default="application_id",
+        help="backfill: the applications' id column (default: application_id)"),
+    arg("--time-column", default="as_of",
+        help="backfill: the applications' as-of time column (default: as_of)"),
+    arg("--workers", type=int, default=os.cpu_count() or 1,
+        help="backfill: processes sharing the work by entity key (default: one per core)"),
+    epilog="examples:\n  fengkong features list examples/features/credit.yaml\n"
+           "  fengkong features backfill examples/features/credit.yaml \\\n"
+           "      --events application=application.parquet --events login=login.csv \\\n"
+           "      --applications applications.parquet --out features.parquet "
+           "--features 'phone.*'",
 )
 def features_command(args: argparse.Namespace) -> int:
-    """``fengkong features list PROJECT``: every feature's name and description."""
+    """``fengkong features list PROJECT``: every feature's name and description;
+    ``fengkong features backfill PROJECT ...``: see :func:`backfill_command`."""
+    backfill_options = {"--events": args.events, "--applications": args.applications,
+                        "--out": args.out, "--features": args.patterns}
+    if args.action == "backfill":
+        return backfill_command(args)
+    given = [flag for flag, value in backfill_options.items() if value is not None]
+    if given:
+        raise UsageError(f"{given[0]} belongs to 'fengkong features backfill', not 'list'")
     from fengkong.features.spec import format_feature_table, list_features  # yaml only here
 
     infos = list_features(args.project)
@@ -261,6 +288,87 @@ def features_command(args: argparse.Namespace) -> int:
     else:
         print(format_feature_table(infos))
     return 0
+
+
+def backfill_command(args: argparse.Namespace) -> int:
+    """``fengkong features backfill``: the features of every application in
+    ``--applications`` as of its time, from the ``--events`` logs, written to ``--out``;
+    a progress bar on stderr, a JSON summary on stdout."""
+    if args.json:
+        raise UsageError("--json belongs to 'fengkong features list', not 'backfill'")
+    for flag, value in (("--events", args.events), ("--applications", args.applications),
+                        ("--out", args.out)):
+        if not value:
+            raise UsageError(f"'fengkong features backfill' needs {flag}")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    events: dict[str, str] = {}
+    for given in args.events:
+        event_type, sep, path = given.partition("=")
+        if not sep or not event_type or not path:
+            raise UsageError(f"--events takes TYPE=FILE (application=apps.parquet), "
+                             f"not {given!r}")
+        if event_type in events:
+            raise UsageError(f"--events gives two files for {event_type!r}")
+        events[event_type] = path
+
+    import time
+
+    from fengkong.features.backfill import backfill_files
+    from fengkong.features.spec import load_project
+
+    start = time.perf_counter()
+    report = backfill_files(load_project(args.project), events, args.applications, args.out,
+                            features=args.patterns or ["*"], id_column=args.id_column,
+                            time_column=args.time_column, workers=args.workers,
+                            progress=ProgressBar("backfill", "applications"))
+    write_json({"out": str(report.path), "applications": report.rows,
+                "features": len(report.features), "workers": report.workers,
+                "seconds": round(time.perf_counter() - start, 1)})
+    return 0
+
+
+class ProgressBar:
+    """Progress of a long job on stderr: a bar redrawn in place on a terminal, else (a log
+    file, CI) a plain line at most every ``interval`` seconds."""
+
+    def __init__(self, task: str, unit: str, stream: TextIO | None = None,
+                 interval: float = 10.0) -> None:
+        import time
+
+        self._clock = time.perf_counter
+        self.task = task
+        self.unit = unit
+        self.stream = stream if stream is not None else sys.stderr
+        self.interactive = self.stream.isatty()
+        self.interval = 0.2 if self.interactive else interval
+        self.start = self._clock()
+        self.shown = self.start
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self._clock()
+        finished = done >= total
+        if now - self.shown < self.interval and not (finished and self.interactive):
+            return
+        self.shown = now
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        share = done / total if total else 1.0
+        left = f", {_duration((total - done) / rate)} left" if rate and not finished else ""
+        line = (f"{self.task} {share:4.0%} {done:,}/{total:,} {self.unit}, {rate:,.0f}/s, "
+                f"{_duration(elapsed)}{left}")
+        if self.interactive:
+            filled = int(share * 30)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {line}\033[K"
+                              + ("\n" if finished else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
 @command("version", "print the fengkong version")

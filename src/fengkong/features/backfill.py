@@ -35,6 +35,7 @@ import numpy as np
 from fengkong.errors import FengkongError
 from fengkong.features.kernels import FeaturePlan
 from fengkong.features.offline import (
+    ApplicationTable,
     EventColumns,
     FeatureWriter,
     OfflineInputError,
@@ -237,8 +238,8 @@ def backfill_files(spec: FeatureSet, events: Mapping[str, str | Path],
     """Backfill the features matching ``features`` for every application in the
     ``applications`` file, from ``events`` (a file per event type), into Parquet at ``out``.
 
-    Rows come out in ``as_of`` order (ties in file order), a row group per ``chunk_rows``
-    applications; ``progress(done, total)`` is called after each. ``workers`` processes
+    Rows come out in ``as_of`` order (ties in file order), in row groups of about
+    ``chunk_rows`` applications; ``progress(done, total)`` is called after each. ``workers`` processes
     share the features by entity key (at most one per key).
     """
     names = select_features(spec, features)
@@ -266,18 +267,37 @@ def backfill_files(spec: FeatureSet, events: Mapping[str, str | Path],
     try:
         with FeatureWriter(partial, id_column, table.ids.type, names) as writer, \
                 closing(_run(jobs)) as chunks:
+            # Replay chunks end where the state's late tolerance does (a day): gathered into
+            # row groups of about chunk_rows, as a row group of a few dozen rows would make
+            # the file mostly metadata.
+            pending: list[tuple[np.ndarray, np.ndarray]] = []
             for parts in chunks:
                 rows = parts[0][0]  # every job takes the same chunks of the same rows
                 values = np.empty((len(rows), len(names)))
                 for job, (_, part) in zip(jobs, parts, strict=True):
                     values[:, [slots[name] for name in job.names]] = part
-                writer.write(table.ids.take(rows), table.as_of[rows], values)
-                if progress is not None:
-                    progress(writer.rows, total)
+                pending.append((rows, values))
+                if sum(len(rows) for rows, _ in pending) >= chunk_rows:
+                    _write(writer, table, pending, progress)
+            _write(writer, table, pending, progress)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
     return BackfillReport(Path(out), total, tuple(names), len(jobs))
+
+
+def _write(writer: FeatureWriter, table: ApplicationTable,
+           pending: list[tuple[np.ndarray, np.ndarray]],
+           progress: Callable[[int, int], None] | None) -> None:
+    """Write the pending chunks as one row group, and say how far the backfill is."""
+    if not pending:
+        return
+    rows = np.concatenate([rows for rows, _ in pending])
+    values = np.concatenate([values for _, values in pending])
+    pending.clear()
+    writer.write(table.ids.take(rows), table.as_of[rows], values)
+    if progress is not None:
+        progress(writer.rows, len(table))
 
 
 @dataclass(frozen=True)
