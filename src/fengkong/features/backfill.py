@@ -239,8 +239,8 @@ def backfill_files(spec: FeatureSet, events: Mapping[str, str | Path],
     ``applications`` file, from ``events`` (a file per event type), into Parquet at ``out``.
 
     Rows come out in ``as_of`` order (ties in file order), in row groups of about
-    ``chunk_rows`` applications; ``progress(done, total)`` is called after each. ``workers`` processes
-    share the features by entity key (at most one per key).
+    ``chunk_rows`` applications; ``progress(done, total)`` is called after each.
+    ``workers`` processes share the features by entity key (at most one per key).
     """
     names = select_features(spec, features)
     chosen = spec.select(names)
