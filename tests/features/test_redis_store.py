@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +27,12 @@ import redis
 from fengkong.features.kernels import FeaturePlan
 from fengkong.features.redis_store import RedisFeatureState, RedisStateError, plan_fingerprint
 from fengkong.features.spec import FeatureSet, load_feature_set
-from fengkong.features.state import MemoryFeatureState
+from fengkong.features.state import IngestReport, MemoryFeatureState
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
-DAY = 86_400_000
+HOUR = 3_600_000
+DAY = 24 * HOUR
 PHONES = ["p1", "p2", "p3"]
 DEVICES = ["d1", "d2"]
 
@@ -95,112 +99,226 @@ def random_event(rng: random.Random, event_type: str) -> dict[str, Any]:
     return event
 
 
-def random_batch(rng: random.Random, ids: list[int]) -> tuple[str, list[dict[str, Any]],
-                                                              list[int], list[Any]]:
-    """A batch of one event type: random times over 30 days (late events included), ids
-    that may repeat earlier ones, and some events without an id."""
-    event_type = rng.choice(["application", "login"])
-    size = rng.randint(1, 12)
-    events = [random_event(rng, event_type) for _ in range(size)]
-    stamps = [rng.randrange(0, 30 * DAY) for _ in range(size)]
-    batch_ids: list[Any] = []
-    for _ in range(size):
-        roll = rng.random()
-        if roll < 0.15 and ids:
-            batch_ids.append(rng.choice(ids))  # a redelivery: a duplicate
-        elif roll < 0.25:
-            batch_ids.append(None)
-        else:
-            ids.append(len(ids))
-            batch_ids.append(ids[-1] if rng.random() < 0.5 else f"e{ids[-1]}")
-    return event_type, events, stamps, batch_ids
+class History:
+    """Random batches as a live stream brings them: time moves on, events arrive up to 20
+    hours late (within the state's late tolerance), ids are sometimes delivered twice, some
+    events have no id."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.clock = 0
+        self.ids: list[Any] = []
+
+    def batch(self) -> tuple[str, list[dict[str, Any]], list[int], list[Any]]:
+        rng = self.rng
+        self.clock += rng.randrange(0, 6 * HOUR)
+        event_type = rng.choice(["application", "login"])
+        size = rng.randint(1, 12)
+        events = [random_event(rng, event_type) for _ in range(size)]
+        stamps = [max(0, self.clock - rng.randrange(0, 20 * HOUR)) for _ in range(size)]
+        batch_ids: list[Any] = []
+        for _ in range(size):
+            roll = rng.random()
+            if roll < 0.15 and self.ids:
+                batch_ids.append(rng.choice(self.ids))  # a redelivery: a duplicate
+            elif roll < 0.25:
+                batch_ids.append(None)
+            else:
+                number = len(self.ids)
+                self.ids.append(number if rng.random() < 0.5 else f"e{number}")
+                batch_ids.append(self.ids[-1])
+        return event_type, events, stamps, batch_ids
+
+    def query(self) -> tuple[dict[str, Any], int]:
+        """An application now (or up to 12 hours ago, as a slow request): its keys, as_of."""
+        rng = self.rng
+        keys = {"phone": rng.choice([*PHONES, "unseen", None]),
+                "device_id": rng.choice(DEVICES)}
+        return keys, self.clock + rng.randrange(-12 * HOUR, 3 * DAY)
 
 
 def assert_same(actual: np.ndarray, expected: np.ndarray) -> None:
     np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0, equal_nan=True)
 
 
-def random_query(rng: random.Random) -> tuple[dict[str, Any], int]:
-    return ({"phone": rng.choice([*PHONES, "unseen", None]), "device_id": rng.choice(DEVICES)},
-            rng.randrange(0, 31 * DAY))
+def same_report(actual: IngestReport, expected: IngestReport) -> bool:
+    return (actual.accepted, actual.duplicates, actual.rejected) == \
+        (expected.accepted, expected.duplicates, expected.rejected)
 
 
 def test_two_servers_see_what_one_process_sees(client: redis.Redis, namespace: str) -> None:
-    rng = random.Random(7)
+    history = History(7)
     servers = [RedisFeatureState(PLAN, client, namespace=namespace),
                RedisFeatureState(PLAN, REDIS_URL, namespace=namespace)]
     reference = MemoryFeatureState(PLAN)
-    ids: list[int] = []
-    for step in range(120):
-        event_type, events, stamps, batch_ids = random_batch(rng, ids)
-        writer = servers[step % 2]
-        report = writer.ingest_many(event_type, events, stamps, batch_ids)
-        expected = reference.ingest_many(event_type, events, stamps, batch_ids)
-        assert (report.accepted, report.duplicates) == (expected.accepted, expected.duplicates)
+    for step in range(150):
+        batch = history.batch()
+        report = servers[step % 2].ingest_many(*batch)
+        assert same_report(report, reference.ingest_many(*batch))
         if step % 3 == 0:
-            keys, as_of = random_query(rng)
-            reader = servers[rng.randrange(2)]
+            keys, as_of = history.query()
+            reader = servers[history.rng.randrange(2)]
             assert_same(reader.compute(keys, as_of), reference.compute(keys, as_of))
     for phone in [*PHONES, None]:
         for device in DEVICES:
             keys = {"phone": phone, "device_id": device}
             for server in servers:
-                assert_same(server.compute(keys, 31 * DAY), reference.compute(keys, 31 * DAY))
-    assert servers[1].ingest("login", {"phone": "p1", "device_id": "d1", "success": True},
-                             DAY, ids[0]) is False
+                assert_same(server.compute(keys, history.clock),
+                            reference.compute(keys, history.clock))
+    # The first id, sent again as either event type: a duplicate of the type it had.
+    answers = [servers[1].ingest(event_type, random_event(history.rng, event_type),
+                                 history.clock, history.ids[0])
+               for event_type in ("application", "login")]
+    assert sorted(answers) == [False, True]
     for server in servers:
         server.close()
 
 
 def test_a_new_server_reads_the_whole_history(client: redis.Redis, namespace: str) -> None:
-    rng = random.Random(11)
+    history = History(11)
     writer = RedisFeatureState(PLAN, client, namespace=namespace)
     reference = MemoryFeatureState(PLAN)
-    ids: list[int] = []
-    for _ in range(40):
-        batch = random_batch(rng, ids)
+    for _ in range(60):
+        batch = history.batch()
         writer.ingest_many(*batch)
         reference.ingest_many(*batch)
     fresh = RedisFeatureState(PLAN, client, namespace=namespace)
     keys = {"phone": "p2", "device_id": "d1"}
-    assert_same(fresh.compute(keys, 31 * DAY), reference.compute(keys, 31 * DAY))
+    assert_same(fresh.compute(keys, history.clock), reference.compute(keys, history.clock))
 
 
 def test_evicted_series_are_read_again(client: redis.Redis, namespace: str) -> None:
-    rng = random.Random(3)
+    history = History(3)
     writer = RedisFeatureState(PLAN, client, namespace=namespace)
     # Room for one application's series only: every other query evicts.
     reader = RedisFeatureState(PLAN, client, namespace=namespace, max_series=len(PLAN.groups))
     reference = MemoryFeatureState(PLAN)
-    ids: list[int] = []
-    for _ in range(60):
-        batch = random_batch(rng, ids)
+    for _ in range(80):
+        batch = history.batch()
         writer.ingest_many(*batch)
         reference.ingest_many(*batch)
-        keys, as_of = random_query(rng)
+        keys, as_of = history.query()
         assert_same(reader.compute(keys, as_of), reference.compute(keys, as_of))
         assert reader.cached_series <= len(PLAN.groups)
     with pytest.raises(RedisStateError, match="max_series"):
         RedisFeatureState(PLAN, client, namespace=namespace, max_series=1)
 
 
+class LocalRedis:
+    """A Redis server of this test's own, without persistence (for restarts and replicas,
+    which the shared one must not undergo)."""
+
+    def __init__(self, *arguments: str) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not on PATH: the restart and replica tests start "
+                        "their own")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no", *arguments]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        connection = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    connection.ping()
+                    return
+                except redis.ConnectionError:
+                    assert time.monotonic() < deadline, f"{self.command} did not start in 10 s"
+                    time.sleep(0.01)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        """Stop the server, losing everything it held."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def __enter__(self) -> LocalRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+EVENT = {"phone": "p1", "device_id": "d1", "amount": 100, "channel": "app"}
+KEYS = {"phone": "p1", "device_id": "d1"}
+
+
+def events(amounts: list[int], first_day: int) -> tuple[list[dict[str, Any]], list[int],
+                                                         list[str]]:
+    days = range(first_day, first_day + len(amounts))
+    return ([{**EVENT, "amount": amount} for amount in amounts], [day * DAY for day in days],
+            [f"id{day}" for day in days])
+
+
 def test_lost_writes_are_noticed(client: redis.Redis, namespace: str) -> None:
-    """A failover to a replica that missed writes leaves series shorter than a server has
-    read: that server reads them again rather than skipping what comes next."""
+    """Series shorter than a server has read (keys deleted, data flushed) are read again
+    from their start rather than from the old offset."""
     writer = RedisFeatureState(PLAN, client, namespace=namespace)
     reader = RedisFeatureState(PLAN, client, namespace=namespace)
-    keys = {"phone": "p1", "device_id": "d1"}
-    event = {"phone": "p1", "device_id": "d1", "amount": 100, "channel": "app"}
-    writer.ingest_many("application", [event] * 3, [DAY, 2 * DAY, 3 * DAY], ["a", "b", "c"])
-    reader.compute(keys, 10 * DAY)
+    writer.ingest_many("application", *events([1, 2, 3], 1))
+    reader.compute(KEYS, 10 * DAY)
     for key in client.scan_iter(match=namespace + ":*"):
         client.delete(key)
-    writer.ingest_many("application", [{**event, "amount": 7}, {**event, "amount": 9}],
-                       [4 * DAY, 5 * DAY], ["d", "e"])
+    writer.ingest_many("application", *events([7, 9], 4))
     reference = MemoryFeatureState(PLAN)
-    reference.ingest_many("application", [{**event, "amount": 7}, {**event, "amount": 9}],
-                          [4 * DAY, 5 * DAY], ["d", "e"])
-    assert_same(reader.compute(keys, 10 * DAY), reference.compute(keys, 10 * DAY))
+    reference.ingest_many("application", *events([7, 9], 4))
+    assert_same(reader.compute(KEYS, 10 * DAY), reference.compute(KEYS, 10 * DAY))
+
+
+def test_a_restarted_redis_is_read_afresh() -> None:
+    """A Redis that comes back without some writes (a restart without persistence, a
+    failover to a replica that lagged) and has since grown past what a server read: the
+    server notices the new Redis process and reads everything again."""
+    with LocalRedis() as server:
+        writer = RedisFeatureState(PLAN, server.url)
+        reader = RedisFeatureState(PLAN, server.url)
+        writer.ingest_many("application", *events([1, 2, 3], 1))
+        reader.compute(KEYS, 10 * DAY)
+        server.stop()
+        server.start()  # the same address, a new process, nothing kept
+        writer.ingest_many("application", *events([5, 6, 7, 8], 4))
+        reference = MemoryFeatureState(PLAN)
+        reference.ingest_many("application", *events([5, 6, 7, 8], 4))
+        assert_same(reader.compute(KEYS, 10 * DAY), reference.compute(KEYS, 10 * DAY))
+        writer.close()
+        reader.close()
+
+
+def test_batches_wait_for_replicas() -> None:
+    with LocalRedis() as primary, LocalRedis("--replicaof", "127.0.0.1",
+                                             str(primary.port)) as replica:
+        replica_client = redis.Redis.from_url(replica.url)
+        deadline = time.monotonic() + 10
+        while replica_client.info("replication")["master_link_status"] != "up":
+            assert time.monotonic() < deadline, "the replica did not sync in 10 s"
+            time.sleep(0.01)
+        safe = RedisFeatureState(PLAN, primary.url, replicas=1, replica_timeout_ms=2000)
+        assert safe.ingest_many("application", *events([1, 2], 1)).accepted == 2
+        # A second replica that does not exist: the batch is written, not acknowledged.
+        too_many = RedisFeatureState(PLAN, primary.url, replicas=2, replica_timeout_ms=20)
+        with pytest.raises(RedisStateError, match="only 1 of 2 replicas"):
+            too_many.ingest_many("application", *events([3], 3))
+        assert safe.ingest_many("application", *events([3], 3)).duplicates == 1
+        # The replica has every batch: a server reading from it sees them.
+        reference = MemoryFeatureState(PLAN)
+        reference.ingest_many("application", *events([1, 2, 3], 1))
+        on_replica = RedisFeatureState(PLAN, replica_client)
+        assert_same(on_replica.compute(KEYS, 10 * DAY), reference.compute(KEYS, 10 * DAY))
+        for state in (safe, too_many):
+            state.close()
+        replica_client.close()
 
 
 def test_another_spec_uses_other_keys(client: redis.Redis, namespace: str) -> None:

@@ -43,6 +43,7 @@ import redis
 
 from fengkong.errors import FengkongError
 from fengkong.features.kernels import FeaturePlan, Series, compute
+from fengkong.features.spec import EventValidationError
 from fengkong.features.state import IngestReport, MemoryFeatureState, SeriesBatch, SeriesKey
 
 RECORD_FORMAT = 1  # bump when the record encoding changes: it is part of the fingerprint
@@ -62,16 +63,16 @@ for j = 2, #KEYS do redis.call('APPEND', KEYS[j], ARGV[count + j]) end
 return taken
 """
 
-# KEYS: series strings; ARGV: the byte offset consumed of each. Returns, per series, where
-# the bytes start and the bytes to the end: from the offset, or from 0 when the string is
+# KEYS: series strings; ARGV: the byte offset consumed of each. Returns the Redis process's
+# run id (new after a restart or a failover), then per series where the bytes start and the bytes to the end: from the offset, or from 0 when the string is
 # shorter than the offset (records lost in a failover, or flushed).
 _READ = """#!lua flags=no-writes
-local out = {}
+local out = {string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')}
 for i = 1, #KEYS do
   local start = tonumber(ARGV[i])
   if redis.call('STRLEN', KEYS[i]) < start then start = 0 end
-  out[2 * i - 1] = start
-  out[2 * i] = redis.call('GETRANGE', KEYS[i], start, -1)
+  out[2 * i] = start
+  out[2 * i + 1] = redis.call('GETRANGE', KEYS[i], start, -1)
 end
 return out
 """
@@ -104,10 +105,13 @@ class RedisFeatureState:
     """Series shared through Redis; a local cache of them for computing."""
 
     def __init__(self, plan: FeaturePlan, client_or_url: redis.Redis | str, *,
-                 namespace: str = "fengkong:features", max_series: int = 100_000) -> None:
+                 namespace: str = "fengkong:features", max_series: int = 100_000,
+                 replicas: int = 0, replica_timeout_ms: int = 100) -> None:
         """``client_or_url``: a ``redis.Redis`` (bytes responses) or a URL such as
         ``redis://127.0.0.1:6379/0``. ``max_series``: series kept in the local cache; at
-        least the plan's number of groups, since one application reads one series each."""
+        least the plan's number of groups, since one application reads one series each.
+        ``replicas``: a batch is acknowledged only once that many replicas have it
+        (``WAIT``), so that a failover cannot lose it."""
         if max_series < len(plan.groups):
             raise RedisStateError(f"max_series={max_series} is below the {len(plan.groups)} "
                                   "series one application reads")
@@ -121,6 +125,8 @@ class RedisFeatureState:
         self.plan = plan
         self.prefix = f"{namespace}:{plan_fingerprint(plan)}:"
         self.max_series = max_series
+        self.replicas = replicas
+        self.replica_timeout_ms = replica_timeout_ms
         self._router = MemoryFeatureState(plan)  # routes only: its series stay empty
         self._layouts = {(group.key, group.layout.event): group.layout for group in plan.groups}
         # One record: the timestamp, the layout's values and its filter verdicts, packed.
@@ -131,47 +137,58 @@ class RedisFeatureState:
         self._read = client.register_script(_READ)
         self._series: OrderedDict[SeriesKey, Series] = OrderedDict()
         self._consumed: dict[SeriesKey, int] = {}  # bytes of each cached series applied
+        self._server: bytes | None = None  # run id of the Redis process the cache came from
 
-    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
+    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: Any = None,
                event_id: Any = None) -> bool:
-        """Add one event to every series it belongs to; False for a duplicate event id."""
-        report = self.ingest_many(event_type, [event], [timestamp],
+        """Add one event to every series it belongs to; False for a duplicate event id. A
+        bad event raises :class:`~fengkong.features.spec.EventValidationError`."""
+        report = self.ingest_many(event_type, [event],
+                                  None if timestamp is None else [timestamp],
                                   None if event_id is None else [event_id])
+        if report.rejected:
+            rejected = report.rejected[0]
+            raise EventValidationError(rejected.message, field=rejected.field)
         return report.accepted == 1
 
-    def ingest_many(self, event_type: str, events: Sequence[Mapping[str, Any]],
-                    timestamps: Sequence[int], event_ids: Sequence[Any] | None = None
-                    ) -> IngestReport:
+    def ingest_many(self, event_type: str, events: Sequence[Any],
+                    timestamps: Sequence[Any] | np.ndarray | None = None,
+                    event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events of one type; an id already ingested (by any server, or
-        earlier in the batch) is a duplicate. When this returns, every server's next query
-        sees the batch."""
+        earlier in the batch) is a duplicate, a bad event is reported and the rest ingested.
+        When this returns, every server's next query sees the batch."""
         ids = list(event_ids) if event_ids is not None else [None] * len(events)
-        # An id repeated within the batch: the first occurrence counts, as in memory.
-        first: dict[str, int] = {}
-        keep = [index for index, event_id in enumerate(ids)
-                if event_id is None or first.setdefault(_token(event_id), index) == index]
-        duplicates = len(events) - len(keep)
+        keep = list(range(len(events)))
+        duplicates = 0
         while True:
             batches, report = self._router.route(
-                event_type, [events[i] for i in keep], [timestamps[i] for i in keep])
+                event_type, [events[i] for i in keep],
+                None if timestamps is None else [timestamps[i] for i in keep])
             rejected = {entry.index for entry in report.rejected}
-            accepted = [index for position, index in enumerate(keep) if position not in rejected]
-            marked = [index for index in accepted if ids[index] is not None]
-            taken = self._write(event_type, [_token(ids[i]) for i in marked], batches)
-            if not taken:
+            marked: dict[str, int] = {}  # id token -> its first accepted event
+            repeated = set()
+            for position, index in enumerate(keep):
+                if ids[index] is not None and position not in rejected and \
+                        marked.setdefault(_token(ids[index]), index) != index:
+                    repeated.add(index)
+            # An id repeated within the batch: the first accepted occurrence counts, as in
+            # memory. Otherwise write; ids another server holds come back as duplicates.
+            dropped = repeated or self._write(event_type, marked, batches)
+            if not dropped:
                 break
-            # Another server holds these ids: drop their events and send the rest again.
-            dropped = {marked[position] for position in taken}
             duplicates += len(dropped)
             keep = [index for index in keep if index not in dropped]
-        report.duplicates += duplicates
-        report.rejected = [replace(entry, index=keep[entry.index]) for entry in report.rejected]
+        report.duplicates = duplicates
+        report.rejected = [replace(entry, index=keep[entry.index], event_id=ids[keep[entry.index]])
+                           for entry in report.rejected]
         return report
 
-    def _write(self, event_type: str, ids: list[str], batches: Sequence[SeriesBatch]
-               ) -> list[int]:
-        if not ids and not batches:
-            return []
+    def _write(self, event_type: str, marked: dict[str, int], batches: Sequence[SeriesBatch]
+               ) -> set[int]:
+        """Mark the ids and append the records, atomically; the events whose ids were
+        already marked instead (then nothing is written)."""
+        if not marked and not batches:
+            return set()
         records: dict[str, list[bytes]] = {}
         for batch in batches:
             key, _, kind = batch.series
@@ -181,8 +198,23 @@ class RedisFeatureState:
             rows["passes"] = batch.passes
             records.setdefault(self._redis_key(batch.series), []).append(rows.tobytes())
         keys = [self.prefix + "ids:" + event_type, *records]
-        taken = self._ingest(keys=keys, args=[len(ids), *ids, *map(b"".join, records.values())])
-        return [int(position) for position in taken]
+        args: list[str | bytes | int] = [len(marked), *marked,
+                                         *map(b"".join, records.values())]
+        if not self.replicas:
+            taken = self._ingest(keys=keys, args=args)
+        else:
+            # WAIT covers the writes of its own connection: the pipeline keeps them on one.
+            pipeline = self.client.pipeline(transaction=False)
+            self._ingest(keys=keys, args=args, client=pipeline)
+            pipeline.wait(self.replicas, self.replica_timeout_ms)
+            taken, replicas = pipeline.execute()
+            if not taken and replicas < self.replicas:
+                raise RedisStateError(
+                    f"the batch is written on the Redis primary but only {replicas} of "
+                    f"{self.replicas} replicas confirmed it within {self.replica_timeout_ms} ms;"
+                    " it is not acknowledged: send it again (its ids make that safe)")
+        order = list(marked.values())
+        return {order[int(position)] for position in taken}
 
     def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
         """Every planned feature for these key values, counting events strictly before
@@ -190,16 +222,17 @@ class RedisFeatureState:
         ingested since this server last looked, in one round trip."""
         wanted = [(group.key, keys[group.key], group.layout.event) for group in self.plan.groups
                   if keys.get(group.key) is not None]
-        try:
-            replies = self._read(keys=[self._redis_key(series) for series in wanted],
-                                 args=[self._consumed.get(series, 0) for series in wanted])
-        except redis.ConnectionError:
-            # The server may come back as another primary (a failover) that lacks some
-            # writes this cache holds: forget them all, the next query reads afresh.
+        redis_keys = [self._redis_key(series) for series in wanted]
+        replies = self._read(keys=redis_keys,
+                             args=[self._consumed.get(series, 0) for series in wanted])
+        if replies[0] != self._server:
+            # Another Redis process than the one this cache was read from (a failover to a
+            # replica, a restart): it may lack writes the cache holds. Read everything again.
             self.clear_cache()
-            raise
+            self._server = replies[0]
+            replies = self._read(keys=redis_keys, args=[0] * len(wanted))
         for index, series in enumerate(wanted):
-            self._update(series, int(replies[2 * index]), replies[2 * index + 1])
+            self._update(series, int(replies[2 * index + 1]), replies[2 * index + 2])
         # Evict only now: a series of this query must not go before its reply is applied.
         # This query's series were moved to the end, so the front is older ones.
         while len(self._series) > self.max_series:
