@@ -208,7 +208,7 @@ class LocalRedis:
     """A Redis server of this test's own, without persistence (for restarts and replicas,
     which the shared one must not undergo)."""
 
-    def __init__(self, *arguments: str) -> None:
+    def __init__(self, directory: Path, *arguments: str) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.skip("redis-server is not on PATH: the restart and replica tests start "
@@ -216,8 +216,9 @@ class LocalRedis:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
+        # --dir: a replica keeps the snapshot it syncs from in its working directory.
         self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", *arguments]
+                        "--appendonly", "no", "--dir", str(directory), *arguments]
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -277,11 +278,11 @@ def test_lost_writes_are_noticed(client: redis.Redis, namespace: str) -> None:
     assert_same(reader.compute(KEYS, 10 * DAY), reference.compute(KEYS, 10 * DAY))
 
 
-def test_a_restarted_redis_is_read_afresh() -> None:
+def test_a_restarted_redis_is_read_afresh(tmp_path: Path) -> None:
     """A Redis that comes back without some writes (a restart without persistence, a
     failover to a replica that lagged) and has since grown past what a server read: the
     server notices the new Redis process and reads everything again."""
-    with LocalRedis() as server:
+    with LocalRedis(tmp_path) as server:
         writer = RedisFeatureState(PLAN, server.url)
         reader = RedisFeatureState(PLAN, server.url)
         writer.ingest_many("application", *events([1, 2, 3], 1))
@@ -296,9 +297,12 @@ def test_a_restarted_redis_is_read_afresh() -> None:
         reader.close()
 
 
-def test_batches_wait_for_replicas() -> None:
-    with LocalRedis() as primary, LocalRedis("--replicaof", "127.0.0.1",
-                                             str(primary.port)) as replica:
+def test_batches_wait_for_replicas(tmp_path: Path) -> None:
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "replica").mkdir()
+    with LocalRedis(tmp_path / "primary") as primary, \
+            LocalRedis(tmp_path / "replica", "--replicaof", "127.0.0.1",
+                       str(primary.port)) as replica:
         replica_client = redis.Redis.from_url(replica.url)
         deadline = time.monotonic() + 10
         while replica_client.info("replication")["master_link_status"] != "up":

@@ -19,9 +19,10 @@ A query reads, in one round trip (a read-only script), each of the application's
 the byte offset this server has already consumed to the end, decodes the new records into a
 local cache of :class:`~fengkong.features.kernels.Series` (late records are merged in time
 order there) and computes from the cache. The cache holds at most ``max_series`` series, least
-recently used first out; an evicted series is read again from its start. A series found
-*shorter* than what was consumed (its writes were lost in a failover, or the data was flushed)
-is read again from its start too.
+recently used first out; an evicted series is read again from its start. Each read also
+returns the Redis process's run id: after a restart or a failover, the new process may lack
+records the cache holds, so the cache is dropped and read again. A series found *shorter*
+than what was consumed (its keys deleted, the data flushed) is read again from its start too.
 
 Records are laid out by the plan, so every key lives under ``namespace:fingerprint`` where the
 fingerprint digests the plan's series layouts: servers with another spec use other keys and
@@ -64,8 +65,9 @@ return taken
 """
 
 # KEYS: series strings; ARGV: the byte offset consumed of each. Returns the Redis process's
-# run id (new after a restart or a failover), then per series where the bytes start and the bytes to the end: from the offset, or from 0 when the string is
-# shorter than the offset (records lost in a failover, or flushed).
+# run id (new after a restart or a failover), then per series where the bytes start and the
+# bytes to the end: from the offset, or from 0 when the string is shorter than the offset
+# (its keys were deleted or flushed).
 _READ = """#!lua flags=no-writes
 local out = {string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')}
 for i = 1, #KEYS do
