@@ -92,7 +92,9 @@ def random_event(rng: random.Random, event_type: str) -> dict[str, Any]:
     event: dict[str, Any] = {"phone": rng.choice([*PHONES, None]),
                              "device_id": rng.choice(DEVICES)}
     if event_type == "application":
-        event["amount"] = rng.choice([None, rng.randint(0, 10_000), rng.random() * 9_000])
+        # now and then an amount of the wrong type: the state rejects that event alone
+        event["amount"] = rng.choice([None, rng.randint(0, 10_000), rng.random() * 9_000]) \
+            if rng.random() < 0.97 else "lots"
         event["channel"] = rng.choice(["app", "h5", "web"])
     else:
         event["success"] = rng.random() < 0.7
@@ -102,7 +104,7 @@ def random_event(rng: random.Random, event_type: str) -> dict[str, Any]:
 class History:
     """Random batches as a live stream brings them: time moves on, events arrive up to 20
     hours late (within the state's late tolerance), ids are sometimes delivered twice, some
-    events have no id."""
+    events have no id, a few are bad."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
