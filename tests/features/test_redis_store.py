@@ -189,6 +189,15 @@ def test_a_new_server_reads_the_whole_history(client: redis.Redis, namespace: st
     assert_same(fresh.compute(keys, history.clock), reference.compute(keys, history.clock))
 
 
+def test_ids_are_equal_as_in_memory(client: redis.Redis, namespace: str) -> None:
+    state = RedisFeatureState(PLAN, client, namespace=namespace)
+    reference = MemoryFeatureState(PLAN)
+    ids = [1, 1.0, True, "1", 2.5, "2.5"]
+    batch = ("application", [EVENT] * len(ids), [DAY] * len(ids), ids)
+    assert same_report(state.ingest_many(*batch), reference.ingest_many(*batch))
+    assert state.ingest_many(*batch).duplicates == len(ids)
+
+
 def test_evicted_series_are_read_again(client: redis.Redis, namespace: str) -> None:
     history = History(3)
     writer = RedisFeatureState(PLAN, client, namespace=namespace)

@@ -94,12 +94,12 @@ def plan_fingerprint(plan: FeaturePlan) -> str:
 
 
 def _token(value: Any) -> str:
-    """A key value or event id as text that keeps its type: 1 and "1" stay apart, as they
-    do in the memory store's dictionaries."""
+    """A key value or event id as text, equal when the values are equal as dictionary keys
+    of the memory store: 1, 1.0 and True are one, "1" is another."""
     if isinstance(value, str):
         return "s" + value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return "i" + str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "i" + str(int(value))
     return "r" + repr(value)
 
 
