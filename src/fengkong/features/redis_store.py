@@ -191,17 +191,9 @@ class RedisFeatureState:
         already marked instead (then nothing is written)."""
         if not marked and not batches:
             return set()
-        records: dict[str, list[bytes]] = {}
-        for batch in batches:
-            key, _, kind = batch.series
-            rows = np.empty(len(batch.timestamps), dtype=self._dtypes[key, kind])
-            rows["time"] = batch.timestamps
-            rows["values"] = batch.values
-            rows["passes"] = batch.passes
-            records.setdefault(self._redis_key(batch.series), []).append(rows.tobytes())
+        records = self._records(batches)
         keys = [self.prefix + "ids:" + event_type, *records]
-        args: list[str | bytes | int] = [len(marked), *marked,
-                                         *map(b"".join, records.values())]
+        args: list[str | bytes | int] = [len(marked), *marked, *records.values()]
         if not self.replicas:
             taken = self._ingest(keys=keys, args=args)
         else:
@@ -217,6 +209,28 @@ class RedisFeatureState:
                     " it is not acknowledged: send it again (its ids make that safe)")
         order = list(marked.values())
         return {order[int(position)] for position in taken}
+
+    def _records(self, batches: Sequence[SeriesBatch]) -> dict[str, bytes]:
+        """The new records of each series (by Redis key), packed. Most batches are one
+        event of one series, so the rows of each layout are packed together and cut."""
+        by_layout: dict[tuple[str, str], list[SeriesBatch]] = {}
+        for batch in batches:
+            key, _, kind = batch.series
+            by_layout.setdefault((key, kind), []).append(batch)
+        records: dict[str, bytes] = {}
+        for layout, members in by_layout.items():
+            sizes = [len(batch.timestamps) for batch in members]
+            rows = np.empty(sum(sizes), dtype=self._dtypes[layout])
+            rows["time"] = np.concatenate([batch.timestamps for batch in members])
+            rows["values"] = np.concatenate([batch.values for batch in members])
+            rows["passes"] = np.concatenate([batch.passes for batch in members])
+            packed = rows.tobytes()
+            start = 0
+            for batch, end in zip(members, np.cumsum(sizes) * rows.itemsize, strict=True):
+                redis_key = self._redis_key(batch.series)
+                records[redis_key] = records.get(redis_key, b"") + packed[start:end]
+                start = end
+        return records
 
     def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
         """Every planned feature for these key values, counting events strictly before
