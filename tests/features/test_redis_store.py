@@ -24,7 +24,9 @@ import numpy as np
 import pytest
 import redis
 
+import fengkong
 from fengkong.features.kernels import FeaturePlan
+from fengkong.features.node import flow_plan
 from fengkong.features.redis_store import RedisFeatureState, RedisStateError, plan_fingerprint
 from fengkong.features.spec import FeatureSet, load_feature_set
 from fengkong.features.state import IngestReport, MemoryFeatureState
@@ -349,6 +351,39 @@ def test_another_spec_uses_other_keys(client: redis.Redis, namespace: str) -> No
     assert_same(other.compute(keys, 2 * DAY), MemoryFeatureState(reordered).compute(keys, 2 * DAY))
     # Its ids are its own too: the event is new to it.
     assert other.ingest("application", event, DAY, "a") is True
+
+
+def test_a_flow_decides_the_same_on_redis(client: redis.Redis, namespace: str) -> None:
+    """The features node of the example flow, served by a Redis state on one server while
+    another ingests, decides as with the in-process state."""
+    flow = ROOT / "examples" / "features" / "flow-with-features.json"
+    plan = flow_plan(flow)
+    ingesting = RedisFeatureState(plan, client, namespace=namespace)
+    deciding = RedisFeatureState(plan, client, namespace=namespace)
+    reference = MemoryFeatureState(plan)
+    on_redis = fengkong.load(flow, services={"features": deciding})
+    in_process = fengkong.load(flow, services={"features": reference})
+    rng = random.Random(5)
+    people = [{"id_number": f"ID{i}", "phone": f"P{i % 4}", "device_id": f"D{i % 3}",
+               "ip": f"10.0.0.{i % 2}", "card": f"C{i}"} for i in range(8)]
+    clock = 1_767_225_600_000
+    for index in range(120):
+        clock += rng.randrange(HOUR)
+        person = rng.choice(people)
+        login = {key: person[key] for key in ("id_number", "phone", "device_id", "ip")} | {
+            "success": rng.random() < 0.3, "city": "Shanghai", "hour": 3,
+            "logged_in_at": clock}
+        for state in (ingesting, reference):
+            state.ingest("login", login, clock, f"login{index}")
+        case = {"applicationId": f"A{index}", "appliedAt": clock + 1,
+                "applicant": {"idNumber": person["id_number"], "phone": person["phone"]},
+                "device": {"id": person["device_id"], "ip": person["ip"]}}
+        assert on_redis.evaluate(case)["result"] == in_process.evaluate(case)["result"]
+        application = person | {"amount": 5000, "term_months": 12, "monthly_income": 9000,
+                                "channel": "app", "city": "Shanghai",
+                                "approved": rng.random() < 0.5, "applied_at": clock + 1}
+        for state in (ingesting, reference):
+            state.ingest("application", application, clock + 1, f"A{index}")
 
 
 def test_text_responses_are_refused() -> None:
