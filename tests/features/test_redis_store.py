@@ -229,9 +229,11 @@ class LocalRedis:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        # --dir: a replica keeps the snapshot it syncs from in its working directory.
+        # --dir: a replica keeps the snapshot it syncs from in its working directory; a
+        # primary would wait 5 s for more replicas before sending one.
         self.command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--dir", str(directory), *arguments]
+                        "--appendonly", "no", "--dir", str(directory),
+                        "--repl-diskless-sync-delay", "0", *arguments]
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
