@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -189,6 +190,44 @@ def test_a_new_server_reads_the_whole_history(client: redis.Redis, namespace: st
     fresh = RedisFeatureState(PLAN, client, namespace=namespace)
     keys = {"phone": "p2", "device_id": "d1"}
     assert_same(fresh.compute(keys, history.clock), reference.compute(keys, history.clock))
+
+
+def test_concurrent_servers_ingest_each_event_once(namespace: str) -> None:
+    """Two servers in two threads receive the same events (a redelivering stream), in
+    batches cut differently: each event is accepted by exactly one of them."""
+    rng = random.Random(9)
+    stamps = rng.sample(range(30 * DAY), 300)  # distinct: the order of equal times is moot
+    batch = [random_event(rng, "application") | {"amount": rng.randint(0, 9_000)}
+             for _ in stamps]
+    ids = [f"e{index}" for index in range(len(batch))]
+    reports: list[IngestReport] = []
+
+    def serve(seed: int) -> None:
+        state = RedisFeatureState(PLAN, REDIS_URL, namespace=namespace)
+        cut = random.Random(seed)
+        start = 0
+        while start < len(batch):
+            end = start + cut.randint(1, 20)
+            reports.append(state.ingest_many("application", batch[start:end],
+                                             stamps[start:end], ids[start:end]))
+            start = end
+        state.close()
+
+    threads = [threading.Thread(target=serve, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(report.accepted for report in reports) == len(batch)
+    assert sum(report.duplicates for report in reports) == len(batch)
+    reference = MemoryFeatureState(PLAN)
+    reference.ingest_many("application", batch, stamps, ids)
+    reader = RedisFeatureState(PLAN, REDIS_URL, namespace=namespace)
+    for phone in PHONES:
+        for device in DEVICES:
+            keys = {"phone": phone, "device_id": device}
+            assert_same(reader.compute(keys, 30 * DAY), reference.compute(keys, 30 * DAY))
+    reader.close()
 
 
 def test_ids_are_equal_as_in_memory(client: redis.Redis, namespace: str) -> None:
