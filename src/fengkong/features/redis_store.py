@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -135,8 +135,8 @@ class RedisFeatureState:
         self._dtypes = {group: np.dtype([
             ("time", "<i8"), ("values", "<f8", (len(layout.value_fields),)),
             ("passes", "?", (len(layout.filters),))]) for group, layout in self._layouts.items()}
-        self._ingest = client.register_script(_INGEST)
-        self._read = client.register_script(_READ)
+        self._append_script = client.register_script(_INGEST)
+        self._read_script = client.register_script(_READ)
         self._series: OrderedDict[SeriesKey, Series] = OrderedDict()
         self._consumed: dict[SeriesKey, int] = {}  # bytes of each cached series applied
         self._server: bytes | None = None  # run id of the Redis process the cache came from
@@ -159,13 +159,26 @@ class RedisFeatureState:
         """Add a batch of events of one type; an id already ingested (by any server, or
         earlier in the batch) is a duplicate, a bad event is reported and the rest ingested.
         When this returns, every server's next query sees the batch."""
-        ids = list(event_ids) if event_ids is not None else [None] * len(events)
-        keep = list(range(len(events)))
+        def route(keep: list[int] | None) -> tuple[list[SeriesBatch], IngestReport]:
+            if keep is None:
+                return self._router.route(event_type, events, timestamps)
+            return self._router.route(event_type, [events[i] for i in keep],
+                                      None if timestamps is None else
+                                      [timestamps[i] for i in keep])
+
+        return self._ingest(event_type, len(events), event_ids, route)
+
+    def _ingest(self, event_type: str, size: int, event_ids: Sequence[Any] | None,
+                route: Callable[[list[int] | None], tuple[list[SeriesBatch], IngestReport]]
+                ) -> IngestReport:
+        """Route the batch (``route(None)``: all of it; else the events at these positions)
+        and write it; events whose ids turn out to be duplicates are dropped and the rest
+        routed again."""
+        ids = list(event_ids) if event_ids is not None else [None] * size
+        keep = list(range(size))
+        batches, report = route(None)
         duplicates = 0
         while True:
-            batches, report = self._router.route(
-                event_type, [events[i] for i in keep],
-                None if timestamps is None else [timestamps[i] for i in keep])
             rejected = {entry.index for entry in report.rejected}
             marked: dict[str, int] = {}  # id token -> its first accepted event
             repeated = set()
@@ -180,6 +193,7 @@ class RedisFeatureState:
                 break
             duplicates += len(dropped)
             keep = [index for index in keep if index not in dropped]
+            batches, report = route(keep)
         report.duplicates = duplicates
         report.rejected = [replace(entry, index=keep[entry.index], event_id=ids[keep[entry.index]])
                            for entry in report.rejected]
@@ -195,11 +209,11 @@ class RedisFeatureState:
         keys = [self.prefix + "ids:" + event_type, *records]
         args: list[str | bytes | int] = [len(marked), *marked, *records.values()]
         if not self.replicas:
-            taken = self._ingest(keys=keys, args=args)
+            taken = self._append_script(keys=keys, args=args)
         else:
             # WAIT covers the writes of its own connection: the pipeline keeps them on one.
             pipeline = self.client.pipeline(transaction=False)
-            self._ingest(keys=keys, args=args, client=pipeline)
+            self._append_script(keys=keys, args=args, client=pipeline)
             pipeline.wait(self.replicas, self.replica_timeout_ms)
             taken, replicas = pipeline.execute()
             if not taken and replicas < self.replicas:
@@ -239,14 +253,14 @@ class RedisFeatureState:
         wanted = [(group.key, keys[group.key], group.layout.event) for group in self.plan.groups
                   if keys.get(group.key) is not None]
         redis_keys = [self._redis_key(series) for series in wanted]
-        replies = self._read(keys=redis_keys,
-                             args=[self._consumed.get(series, 0) for series in wanted])
+        replies = self._read_script(keys=redis_keys,
+                                    args=[self._consumed.get(series, 0) for series in wanted])
         if replies[0] != self._server:
             # Another Redis process than the one this cache was read from (a failover to a
             # replica, a restart): it may lack writes the cache holds. Read everything again.
             self.clear_cache()
             self._server = replies[0]
-            replies = self._read(keys=redis_keys, args=[0] * len(wanted))
+            replies = self._read_script(keys=redis_keys, args=[0] * len(wanted))
         for index, series in enumerate(wanted):
             self._update(series, int(replies[2 * index + 1]), replies[2 * index + 2])
         # Evict only now: a series of this query must not go before its reply is applied.
