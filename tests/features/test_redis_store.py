@@ -366,9 +366,11 @@ def test_batches_wait_for_replicas(tmp_path: Path) -> None:
         assert safe.ingest_many("application", *events([1, 2], 1)).accepted == 2
         # A second replica that does not exist: the batch is written, not acknowledged.
         too_many = RedisFeatureState(PLAN, primary.url, replicas=2, replica_timeout_ms=20)
-        with pytest.raises(RedisStateError, match="only 1 of 2 replicas"):
+        with pytest.raises(RedisStateError, match="only 1 of 2 Redis replicas"):
             too_many.ingest_many("application", *events([3], 3))
         assert safe.ingest_many("application", *events([3], 3)).duplicates == 1
+        with pytest.raises(RedisStateError, match="only 1 of 2 Redis replicas"):
+            too_many.ingest_many("application", *events([3], 3))  # a duplicate, unconfirmed
         # The replica has every batch: a server reading from it sees them.
         reference = MemoryFeatureState(PLAN)
         reference.ingest_many("application", *events([1, 2, 3], 1))

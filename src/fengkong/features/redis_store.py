@@ -211,16 +211,18 @@ class RedisFeatureState:
         if not self.replicas:
             taken = self._append_script(keys=keys, args=args)
         else:
-            # WAIT covers the writes of its own connection: the pipeline keeps them on one.
+            # WAIT covers the writes of its own connection (the pipeline keeps them on one),
+            # this batch's and those before it: a resent batch found duplicate is confirmed
+            # too, when its first sending went through the same connection.
             pipeline = self.client.pipeline(transaction=False)
             self._append_script(keys=keys, args=args, client=pipeline)
             pipeline.wait(self.replicas, self.replica_timeout_ms)
             taken, replicas = pipeline.execute()
-            if not taken and replicas < self.replicas:
+            if replicas < self.replicas:
                 raise RedisStateError(
-                    f"the batch is written on the Redis primary but only {replicas} of "
-                    f"{self.replicas} replicas confirmed it within {self.replica_timeout_ms} ms;"
-                    " it is not acknowledged: send it again (its ids make that safe)")
+                    f"only {replicas} of {self.replicas} Redis replicas confirmed the batch "
+                    f"within {self.replica_timeout_ms} ms; it may be on the primary alone and "
+                    "is not acknowledged: send it again (its ids make that safe)")
         order = list(marked.values())
         return {order[int(position)] for position in taken}
 
