@@ -40,7 +40,12 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import redis
+
+try:
+    import redis
+except ModuleNotFoundError as missing:  # an optional extra: say which
+    raise ModuleNotFoundError("the Redis feature state needs the redis client: "
+                              "pip install 'fengkong[redis]'") from missing
 
 from fengkong.errors import FengkongError
 from fengkong.features.kernels import FeaturePlan, Series, compute
