@@ -8,6 +8,7 @@ row (or CSV line), leaving no output behind.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,22 @@ def test_a_worker_error_reaches_the_caller(tmp_path: Path) -> None:
                        match=re.escape("login.csv, column 'success', line 5")):
         backfill(tmp_path, events, queries, workers=2)
     assert list(tmp_path.glob("out.parquet*")) == []
+
+
+def test_benchmarks_run_at_tiny_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In this process (no interpreter start-up): the figures are not checked here, only that
+    # both scripts run end to end and that fengkong and the DuckDB SQL agree.
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "benchmarks"))
+    import bench_backfill
+    import bench_duckdb_features
+
+    monkeypatch.setattr("sys.argv", ["bench", "--applications", "300", "--workers", "1",
+                                     "--json", str(tmp_path / "backfill.json")])
+    bench_backfill.main()
+    assert json.loads((tmp_path / "backfill.json").read_text())["features"] == 1000
+    monkeypatch.setattr("sys.argv", ["bench", "--applications", "300", "--workers", "1",
+                                     "--json", str(tmp_path / "duckdb.json")])
+    bench_duckdb_features.main()
+    results = json.loads((tmp_path / "duckdb.json").read_text())
+    assert results["features"] == 250
+    assert results["mismatches"] == {"exact": 0, "within_1e-9": 0}

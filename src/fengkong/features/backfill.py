@@ -27,6 +27,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from fengkong.features.state import MemoryFeatureState
 __all__ = ["BackfillReport", "Event", "backfill", "backfill_files", "replay",
            "select_features"]
 
+_NEVER = np.iinfo(np.int64).min  # the last read of a key value no application reads
 CHUNK_ROWS = 10_000  # applications per chunk: 10,000 x 1,000 features is 80 MB of float64
 
 
@@ -94,25 +96,68 @@ def replay(plan: FeaturePlan, events: Mapping[str, EventColumns], as_of: np.ndar
     feature of ``plan.names`` (NaN where a feature has no value).
     """
     state = MemoryFeatureState(plan)
-    keys_of: dict[str, list[str]] = {}
-    for group in plan.groups:
-        keys_of.setdefault(group.layout.event, []).append(group.key)
-    histories = [_History(event_type, events[event_type], keys)
-                 for event_type, keys in keys_of.items() if event_type in events]
     order = np.argsort(as_of, kind="stable")
     # Python values once, not one NumPy scalar per lookup.
     times = as_of.tolist()
     key_values = [(key, keys[key].tolist()) for key in plan.keys]
+    readers = _Readers(plan, key_values, order, as_of[order].tolist())
+    histories = [_History(event_type, events[event_type], plan, readers)
+                 for event_type in dict.fromkeys(group.layout.event for group in plan.groups)
+                 if event_type in events]
     for chunk in _chunks(as_of[order], chunk_rows, plan.late_tolerance_ms):
         rows = order[chunk]
-        until = int(as_of[rows[-1]])
+        readers.retire(state, int(as_of[rows[0]]))
         for history in histories:
-            history.ingest_before(state, until)
+            history.ingest_before(state, int(as_of[rows[-1]]))
         values = np.empty((len(rows), len(plan.names)))
         for position, row in enumerate(rows.tolist()):
-            values[position] = state.compute({key: found[row] for key, found in key_values},
-                                             times[row])
+            time = times[row]
+            found = {key: values_of[row] for key, values_of in key_values}
+            values[position] = state.compute(found, time)
+            readers.read(found, time)
         yield rows, values
+
+
+class _Readers:
+    """When each key value is read for the last time, which the backfill knows in advance
+    (unlike the online path): later events of it, and events of values no application
+    reads, count for nothing and need not be ingested, and its series can be dropped once
+    read for the last time. Memory then holds the series still to be read, not every
+    series ever seen."""
+
+    def __init__(self, plan: FeaturePlan, key_values: list[tuple[str, list[Any]]],
+                 order: np.ndarray, sorted_times: list[int]) -> None:
+        # In time order, a later application overwrites an earlier one's time.
+        self.last = {key: dict(zip(np.asarray(values, dtype=object)[order].tolist(),
+                                   sorted_times, strict=True)) for key, values in key_values}
+        for last in self.last.values():
+            last.pop(None, None)  # an unknown key value reads nothing
+        self.events_of: dict[str, list[str]] = {}
+        for group in plan.groups:
+            self.events_of.setdefault(group.key, []).append(group.layout.event)
+        self.retired: dict[str, set[Any]] = {key: set() for key in self.last}
+        self._retiring: list[tuple[int, str, Any]] = []
+
+    def read(self, keys: Mapping[str, Any], time: int) -> None:
+        """These key values were read at ``time``: remember those read for the last time."""
+        for key, value in keys.items():
+            if self.last[key].get(value) == time:
+                self._retiring.append((time, key, value))
+
+    def retire(self, state: MemoryFeatureState, now: int) -> None:
+        """Drop the series of the key values last read before ``now``."""
+        waiting = []
+        for last, key, value in self._retiring:
+            if last < now:
+                self.drop(state, key, value)
+                self.retired[key].add(value)
+            else:  # another application at the same instant still reads it
+                waiting.append((last, key, value))
+        self._retiring = waiting
+
+    def drop(self, state: MemoryFeatureState, key: str, value: Any) -> None:
+        for event_type in self.events_of[key]:
+            state.series.pop((key, value, event_type), None)
 
 
 def _chunks(times: np.ndarray, rows: int, span: int | None) -> Iterator[slice]:
@@ -131,22 +176,40 @@ def _chunks(times: np.ndarray, rows: int, span: int | None) -> Iterator[slice]:
 class _History:
     """One event type's history in time order, ingested up to a moving instant."""
 
-    def __init__(self, event_type: str, events: EventColumns, keys: Sequence[str]) -> None:
+    def __init__(self, event_type: str, events: EventColumns, plan: FeaturePlan,
+                 readers: _Readers) -> None:
         self.event_type = event_type
         self.source = events.source
+        self.readers = readers
         # Duplicates are dropped in arrival order, as the online path drops them, before the
-        # replay reorders by time; the state then needs no memory of ids. An event with none
-        # of the plan's keys belongs to no series of this plan: it is left out here rather
-        # than refused by the state.
+        # replay reorders by time; the state then needs no memory of ids.
         kept = _first_arrivals(events.event_ids, len(events))
-        keyed = np.zeros(len(kept), dtype=bool)
-        for key in keys:
-            if key in events.columns:
-                keyed |= _present(events.columns[key][kept])
-        kept = kept[keyed]
-        self.rows = kept[np.argsort(events.timestamps[kept], kind="stable")]
-        self.timestamps = events.timestamps[self.rows]
-        self.columns = {name: column[self.rows] for name, column in events.columns.items()}
+        timestamps = events.timestamps[kept]
+        columns = {name: column[kept] for name, column in events.columns.items()}
+        groups = [group for group in plan.groups if group.layout.event == event_type]
+        # A key that some feature also reads as a value (distinct devices per phone) or in a
+        # filter keeps its values; its series of retired values are dropped after ingesting.
+        self.shared = set(filter_fields((source for group in groups
+                                         for source in group.layout.filters), columns))
+        self.shared.update(name for group in groups for name in group.layout.value_fields)
+        # Under each key, an event counts only before the last application reading its key
+        # value (see _Readers); one that no key reads is not ingested at all.
+        read_by_any = np.zeros(len(kept), dtype=bool)
+        for key in dict.fromkeys(group.key for group in groups):
+            if key not in columns:
+                continue
+            limits = np.fromiter(map(readers.last[key].get, columns[key].tolist(),
+                                     repeat(_NEVER)), dtype=np.int64, count=len(kept))
+            read = timestamps < limits
+            if key not in self.shared and not read.all():
+                column = columns[key] = columns[key].astype(object)
+                column[~read] = None
+            read_by_any |= read
+        ordered = np.flatnonzero(read_by_any)[np.argsort(timestamps[read_by_any],
+                                                          kind="stable")]
+        self.rows = kept[ordered]
+        self.timestamps = timestamps[ordered]
+        self.columns = {name: column[ordered] for name, column in columns.items()}
         self.ingested = 0
 
     def ingest_before(self, state: MemoryFeatureState, until: int) -> None:
@@ -165,15 +228,11 @@ class _History:
             rejected = report.rejected[0]
             raise OfflineInputError(f"{self.source}, row {self.rows[start + rejected.index] + 1}"
                                     f": {rejected.message}", field=rejected.field)
+        for key, retired in self.readers.retired.items():
+            if key in self.shared and key in self.columns:
+                for value in retired.intersection(self.columns[key][start:stop].tolist()):
+                    self.readers.drop(state, key, value)
         self.ingested = stop
-
-
-def _present(values: np.ndarray) -> np.ndarray:
-    """Whether each value is there (not None, not NaN)."""
-    if values.dtype == object:
-        return np.array([value is not None and value == value for value in values.tolist()],
-                        dtype=bool)
-    return ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), dtype=bool)
 
 
 def _first_arrivals(ids: np.ndarray | None, count: int) -> np.ndarray:
