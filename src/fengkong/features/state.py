@@ -1,4 +1,4 @@
-"""Feature state in this process: routing events to their series, and computing features.
+"""Feature state in this process: checking events, routing them to their series, computing.
 
 An event belongs to one series per (key, event type) group of the plan whose key it
 carries: an application with a phone number, an ID number and a device updates three
@@ -6,22 +6,69 @@ series. Ingesting is two steps, kept apart so that other stores (durable, Redis)
 something between them: :meth:`MemoryFeatureState.route` turns events into
 :class:`SeriesBatch` es (timestamps, numeric values and filter verdicts per series), and
 :meth:`MemoryFeatureState.apply` adds them to the series kept here.
+
+Events arrive as records (one mapping per event) or as columns (one sequence or NumPy array
+per field); records are turned into columns and both go the same way, column by column:
+
+1. every field's values are checked against the event type's declared field type (bad
+   rows are rejected with a reason, the rest go on: see :class:`IngestReport`);
+2. duplicate event ids are dropped (only accepted events' ids are remembered);
+3. the batch is put in time order with one stable sort;
+4. the fields the features read become one float64 matrix (text as :func:`text_code`,
+   computed once per distinct value in the batch);
+5. filters are evaluated column-wise by :mod:`fengkong.expr.vector`; the rows it cannot
+   evaluate (and filters it cannot compile) go through the row compiler, which decides;
+6. rows are grouped per key value with one stable sort of key codes, giving one
+   :class:`SeriesBatch` per series, in time order.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from fengkong.errors import ExpressionEvaluationError
-from fengkong.expr import compile_expression
+from fengkong.expr import CompiledExpression, compile_expression
+from fengkong.expr.vector import (
+    BOOL,
+    OBJECT,
+    Batch,
+    Frame,
+    Unsupported,
+    column_from_values,
+    compile_vector,
+)
 from fengkong.features.kernels import FeaturePlan, Series, compute
+from fengkong.features.spec import EventType, EventValidationError, _checked
 
 SeriesKey = tuple[str, Any, str]  # (key name, key value, event type)
+Timestamps = np.ndarray | Sequence[Any]
+
+# Epoch milliseconds beyond this (about 285,000 years) are a unit mistake, not a time; the
+# bound also keeps window arithmetic (as_of - window) clear of int64 overflow.
+TIMESTAMP_LIMIT = 2 ** 53
+
+_NONE = type(None)
+# The Python types a column of each declared field type may hold without a closer look
+# (None is a missing value); anything else is checked value by value.
+_PLAIN_TYPES: dict[str | None, frozenset[type]] = {
+    "number": frozenset({int, float, _NONE}),
+    "string": frozenset({str, _NONE}),
+    "bool": frozenset({bool, _NONE}),
+    "timestamp": frozenset({int, _NONE}),
+    None: frozenset({int, float, bool, str, _NONE}),  # no declared type: any scalar
+}
+# Below this many rows, building the columns a filter reads costs more than evaluating the
+# filter row by row (a single ingested event, say).
+_COLUMNAR_ROWS = 16
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -43,7 +90,7 @@ class IngestReport:
     rejected: list[RejectedEvent] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class SeriesBatch:
     """New events of one series, in time order: what a store persists and applies."""
 
@@ -53,80 +100,166 @@ class SeriesBatch:
     passes: np.ndarray  # bool, one column per filter of the series' layout
 
 
+@dataclass
+class _Filter:
+    """A compiled filter: the row compiler (always), the columnar one (when it compiles),
+    and the fields it may read (words of its source; one too many costs nothing)."""
+
+    row: CompiledExpression
+    vector: Callable[[Batch], Any] | None
+    fields: tuple[str, ...]
+
+
+@dataclass
+class _Routing:
+    """What the groups of one event type read: every value field and filter once (each is
+    converted or evaluated once per batch, not once per key), and each group's columns."""
+
+    value_fields: list[str]
+    filters: list[str]  # their verdicts are columns 1.. (column 0: no filter, all true)
+    value_columns: list[np.ndarray]
+    filter_columns: list[np.ndarray]
+
+    @classmethod
+    def of(cls, groups: list[Any]) -> _Routing:
+        value_fields = list(dict.fromkeys(name for group in groups
+                                          for name in group.layout.value_fields))
+        filters = list(dict.fromkeys(source for group in groups
+                                     for source in group.layout.filters if source is not None))
+        return cls(value_fields, filters,
+                   [np.array([value_fields.index(name) for name in group.layout.value_fields],
+                             dtype=np.intp) for group in groups],
+                   [np.array([0 if source is None else 1 + filters.index(source)
+                              for source in group.layout.filters], dtype=np.intp)
+                    for group in groups])
+
+
+class _Checks:
+    """The rows of one batch rejected so far, each with the first reason found."""
+
+    def __init__(self, event_type: str, size: int) -> None:
+        self.event_type = event_type
+        self.size = size
+        self.reasons: dict[int, tuple[str | None, str]] = {}
+
+    def reject(self, rows: Iterable[int], field_name: str | None, message: str) -> None:
+        for row in rows:
+            self.reasons.setdefault(row, (field_name, message))
+
+    def report(self, event_ids: Sequence[Any] | None) -> list[RejectedEvent]:
+        return [RejectedEvent(row, None if event_ids is None else event_ids[row], field_name,
+                              message)
+                for row, (field_name, message) in sorted(self.reasons.items())]
+
+
 class MemoryFeatureState:
-    """Series for every key value seen, in this process."""
+    """Series for every key value seen, in this process.
+
+    Event types and field types come from the plan's event types (the spec); a plan built
+    from bare features has none, and then every field is taken as it comes (numbers,
+    booleans, text) and timestamps must be passed in.
+    """
 
     def __init__(self, plan: FeaturePlan) -> None:
         self.plan = plan
         self.series: dict[SeriesKey, Series] = {}
         self.seen_ids: set[tuple[str, Any]] = set()
-        # Compiled ZEN filters, by source text (compiled once, shared by every group).
-        self.filters = {source: compile_expression(source) for group in plan.groups
-                        for source in group.layout.filters if source is not None}
         self._layouts = {(group.key, group.layout.event): group.layout for group in plan.groups}
+        self._groups: dict[str, list[Any]] = {}
+        for group in plan.groups:
+            self._groups.setdefault(group.layout.event, []).append(group)
+        self._routing = {event_type: _Routing.of(groups)
+                         for event_type, groups in self._groups.items()}
+        # Compiled once per filter source, shared by every group that uses it.
+        self._filters = {source: _compile_filter(source) for group in plan.groups
+                         for source in group.layout.filters if source is not None}
 
-    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: int,
+    # -- ingesting ---------------------------------------------------------------------
+
+    def ingest(self, event_type: str, event: Mapping[str, Any], timestamp: Any = None,
                event_id: Any = None) -> bool:
-        """Add one event to every series it belongs to; False for a duplicate event id."""
-        report = self.ingest_many(event_type, [event], [timestamp],
+        """Add one event to every series it belongs to; False for a duplicate event id.
+
+        A bad event raises :class:`~fengkong.features.spec.EventValidationError` naming the
+        field (a batch reports it instead, see :meth:`ingest_many`).
+        """
+        report = self.ingest_many(event_type, [event],
+                                  None if timestamp is None else [timestamp],
                                   None if event_id is None else [event_id])
+        if report.rejected:
+            rejected = report.rejected[0]
+            raise EventValidationError(rejected.message, field=rejected.field)
         return report.accepted == 1
 
-    def ingest_many(self, event_type: str, events: Sequence[Mapping[str, Any]],
-                    timestamps: Sequence[int], event_ids: Sequence[Any] | None = None
-                    ) -> IngestReport:
+    def ingest_many(self, event_type: str, events: Sequence[Any],
+                    timestamps: Timestamps | None = None,
+                    event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events of one type (a stream consumer's batch). Same result as
-        :meth:`ingest` one by one."""
+        :meth:`ingest` one by one; bad events are reported, the others ingested."""
         batches, report = self.route(event_type, events, timestamps, event_ids)
         self.apply(batches)
         return report
 
-    def route(self, event_type: str, events: Sequence[Mapping[str, Any]],
-              timestamps: Sequence[int], event_ids: Sequence[Any] | None = None
+    def ingest_columns(self, event_type: str, columns: Mapping[str, Any],
+                       timestamps: Timestamps | None = None,
+                       event_ids: Sequence[Any] | None = None) -> IngestReport:
+        """Add a batch of events given as columns: one sequence (or NumPy array) per field,
+        all of the batch's length. Same result as :meth:`ingest_many` on the records."""
+        batches, report = self.route_columns(event_type, columns, timestamps, event_ids)
+        self.apply(batches)
+        return report
+
+    def route(self, event_type: str, events: Sequence[Any], timestamps: Timestamps | None = None,
+              event_ids: Sequence[Any] | None = None
               ) -> tuple[list[SeriesBatch], IngestReport]:
         """The series batches of these events (duplicate ids dropped and remembered), and
-        what became of each event."""
-        keep = []
-        report = IngestReport()
-        for index in range(len(events)):
-            if event_ids is not None and event_ids[index] is not None:
-                marker = (event_type, event_ids[index])
-                if marker in self.seen_ids:
-                    report.duplicates += 1
-                    continue
-                self.seen_ids.add(marker)
-            keep.append(index)
-        times = np.asarray(timestamps, dtype=np.int64)[keep]
-        order = np.argsort(times, kind="stable")
-        times = times[order]
-        rows = [events[keep[i]] for i in order.tolist()]
-        verdicts: dict[str | None, np.ndarray] = {None: np.ones(len(rows), dtype=bool)}
-        groups = [group for group in self.plan.groups if group.layout.event == event_type]
-        # Every value field any group reads, converted once per event (not once per key).
-        names = list(dict.fromkeys(name for group in groups
-                                   for name in group.layout.value_fields))
-        matrix = np.array([[_number(row.get(name)) for name in names] for row in rows],
-                          dtype=np.float64).reshape(len(rows), len(names))
-        column_of = {name: index for index, name in enumerate(names)}
-        batches: list[SeriesBatch] = []
-        for group in groups:
-            layout = group.layout
-            for source in layout.filters:
-                if source is not None and source not in verdicts:
-                    verdicts[source] = np.array([self._passes(source, row) for row in rows],
-                                                dtype=bool)
-            members: dict[Any, list[int]] = {}
-            for position, row in enumerate(rows):
-                key_value = row.get(group.key)
-                if key_value is not None:
-                    members.setdefault(key_value, []).append(position)
-            values = matrix[:, [column_of[name] for name in layout.value_fields]]
-            passes = np.stack([verdicts[source] for source in layout.filters], axis=1)
-            batches.extend(SeriesBatch((group.key, key_value, event_type), times[positions],
-                                       values[positions], passes[positions])
-                           for key_value, positions in members.items())
-        report.accepted = len(rows)
-        return batches, report
+        what became of each event.
+
+        ``timestamps`` (epoch ms, or ISO 8601 text with a UTC offset) default to each
+        event's timestamp field. ``event_ids`` (optional) identify duplicates.
+        """
+        checks = _Checks(event_type, len(events))
+        records: list[Mapping[str, Any]] = []
+        for row, event in enumerate(events):
+            if isinstance(event, Mapping):
+                records.append(event)
+            else:
+                checks.reject([row], None, f"a {event_type!r} event must be an object, not "
+                                           f"{type(event).__name__}")
+                records.append({})
+        names: set[Any] = set().union(*records)
+        # Rows lacking a field matter for entity keys and timestamps, which must be there
+        # (even as null); when every row has every field there are none.
+        regular = all(len(record) == len(names) for record in records)
+        columns = {name: list(map(itemgetter(name), records)) if regular else
+                   [record.get(name) for record in records] for name in names}
+
+        def lacking(name: str) -> list[int]:
+            if regular and name in names:
+                return []
+            return [row for row, record in enumerate(records) if name not in record]
+
+        return self._route(event_type, columns, checks, lacking, timestamps, event_ids)
+
+    def route_columns(self, event_type: str, columns: Mapping[str, Any],
+                      timestamps: Timestamps | None = None,
+                      event_ids: Sequence[Any] | None = None
+                      ) -> tuple[list[SeriesBatch], IngestReport]:
+        """:meth:`route` for events given as columns (a column given has every row)."""
+        lengths = {len(values) for values in columns.values()}
+        lengths |= {len(extra) for extra in (timestamps, event_ids) if extra is not None}
+        if len(lengths) > 1:
+            raise EventValidationError(f"the columns of a {event_type!r} batch have different "
+                                       f"lengths: {sorted(lengths)}")
+        size = lengths.pop() if lengths else 0
+        lists = {name: values.tolist() if isinstance(values, np.ndarray) else list(values)
+                 for name, values in columns.items()}
+
+        def lacking(name: str) -> list[int]:
+            return [] if name in lists else list(range(size))
+
+        return self._route(event_type, lists, _Checks(event_type, size), lacking, timestamps,
+                           event_ids)
 
     def apply(self, batches: Sequence[SeriesBatch]) -> None:
         """Add routed events to their series (created on first sight)."""
@@ -142,30 +275,361 @@ class MemoryFeatureState:
         ``as_of`` (epoch ms); NaN where a feature has no value."""
         return compute(self.plan, self.series, keys, as_of)
 
-    def _passes(self, source: str, event: Mapping[str, Any]) -> bool:
+    # -- routing, column by column ---------------------------------------------------------
+
+    def _route(self, event_type: str, columns: dict[Any, list[Any]], checks: _Checks,
+               lacking: Callable[[str], list[int]], timestamps: Timestamps | None,
+               event_ids: Sequence[Any] | None) -> tuple[list[SeriesBatch], IngestReport]:
+        size = checks.size
+        report = IngestReport()
+        if event_ids is not None:
+            event_ids = event_ids.tolist() if isinstance(event_ids, np.ndarray) else \
+                list(event_ids)
+        declared = self.plan.events.get(event_type)
+        groups = self._groups.get(event_type, [])
+        if declared is None and (self.plan.events or not groups):
+            known = ", ".join(self.plan.events or self._groups) or "none"
+            checks.reject(range(size), None,
+                          f"unknown event type {event_type!r} (known: {known})")
+            report.rejected = checks.report(event_ids)
+            return [], report
+        clean = self._checked_columns(declared, columns, checks, lacking)
+        times = self._times(declared, clean, checks, lacking, timestamps)
+        keys = list(dict.fromkeys(group.key for group in groups))
+        self._check_keys(declared, keys, clean, checks, lacking)
+        kept = [row for row in range(size) if row not in checks.reasons] if checks.reasons \
+            else list(range(size))
+        kept, report.duplicates = self._first_arrivals(event_type, kept, event_ids, checks)
+        report.rejected = checks.report(event_ids)
+        report.accepted = len(kept)
+        if not kept or not groups:
+            return [], report
+        rows = np.array(kept, dtype=np.intp)[np.argsort(times[kept], kind="stable")]
+        return self._series_batches(event_type, groups, clean, rows, times[rows]), report
+
+    def _checked_columns(self, declared: EventType | None, columns: dict[Any, list[Any]],
+                         checks: _Checks, lacking: Callable[[str], list[int]]
+                         ) -> dict[str, list[Any]]:
+        """Each known field's values as stored (None: missing), bad values rejected."""
+        event_type = checks.event_type
+        clean = {}
+        for name, values in columns.items():
+            kind = declared.fields.get(name) if declared is not None else None
+            if declared is not None and kind is None:
+                missing = set(lacking(name))
+                checks.reject((row for row in range(checks.size) if row not in missing),
+                              str(name), f"unknown field {name!r} of event type "
+                              f"{event_type!r} (fields: {', '.join(declared.fields)})")
+                continue
+            clean[name] = _checked_values(event_type, name, kind, values, checks)
+        return clean
+
+    def _times(self, declared: EventType | None, clean: dict[str, list[Any]], checks: _Checks,
+               lacking: Callable[[str], list[int]], timestamps: Timestamps | None
+               ) -> np.ndarray:
+        """Each row's epoch ms: the timestamps given, else the event's timestamp field."""
+        event_type = checks.event_type
+        name = declared.timestamp if declared is not None else "timestamp"
+        if timestamps is not None:
+            values = timestamps.tolist() if isinstance(timestamps, np.ndarray) else \
+                list(timestamps)
+            values = _checked_values(event_type, name, "timestamp", values, checks)
+        elif declared is None:
+            checks.reject(range(checks.size), None,
+                          f"no timestamps given for {event_type!r} events, and the plan "
+                          "declares no timestamp field for them")
+            return np.zeros(checks.size, dtype=np.int64)
+        else:
+            checks.reject(lacking(name), name, f"{event_type!r} event has no timestamp "
+                                               f"{name!r}")
+            values = clean.get(name, [None] * checks.size)
+        out_of_range = [row for row, value in enumerate(values)
+                        if value is None or not -TIMESTAMP_LIMIT <= value <= TIMESTAMP_LIMIT]
+        for row in out_of_range:
+            checks.reject([row], name, f"{event_type!r} event has no timestamp {name!r}"
+                          if values[row] is None else
+                          f"timestamp {name!r} of a {event_type!r} event is out of range "
+                          f"(epoch milliseconds within ±2^53): {values[row]!r}")
+            values[row] = 0
+        return np.array(values, dtype=np.int64)
+
+    def _check_keys(self, declared: EventType | None, keys: list[str],
+                    clean: dict[str, list[Any]], checks: _Checks,
+                    lacking: Callable[[str], list[int]]) -> None:
+        """A declared key must be there (null means unknown); an event with no key value at
+        all would update no series, a silent nothing, so it is rejected."""
+        event_type = checks.event_type
+        if not keys:
+            return
+        if declared is not None:
+            for key in keys:
+                checks.reject(lacking(key), key, f"{event_type!r} event has no entity key "
+                                                 f"{key!r}")
+        key_columns = [clean[key] for key in keys if key in clean]
+        keyless = [row for row, values in enumerate(zip(*key_columns, strict=True))
+                   if all(value is None for value in values)] if key_columns else \
+            range(checks.size)
+        checks.reject(keyless, None, f"{event_type!r} event has none of the entity keys "
+                                     f"{', '.join(keys)}: it would update no feature")
+
+    def _first_arrivals(self, event_type: str, rows: list[int], event_ids: list[Any] | None,
+                        checks: _Checks) -> tuple[list[int], int]:
+        """The rows whose id is new (remembered from now on), and how many were duplicates."""
+        if event_ids is None:
+            return rows, 0
+        seen = self.seen_ids
+        first = []
+        duplicates = 0
+        for row in rows:
+            event_id = event_ids[row]
+            if event_id is None:
+                first.append(row)
+                continue
+            try:
+                marker = (event_type, event_id)
+                fresh = marker not in seen
+            except TypeError:
+                checks.reject([row], None, f"event id {event_id!r} of a {event_type!r} event "
+                                           "must be text or a number")
+                continue
+            if fresh:
+                seen.add(marker)
+                first.append(row)
+            else:
+                duplicates += 1
+        return first, duplicates
+
+    def _series_batches(self, event_type: str, groups: list[Any], clean: dict[str, list[Any]],
+                        rows: np.ndarray, times: np.ndarray) -> list[SeriesBatch]:
+        """One batch per (key, key value) of the rows given (in time order)."""
+        order = rows.tolist()
+        count = len(order)
+        # A batch usually arrives whole and in time order: then its columns are used as
+        # they are, not gathered row by row.
+        in_place = count == len(next(iter(clean.values()), ())) and \
+            bool((rows[1:] > rows[:-1]).all())
+        gathered: dict[str, list[Any]] = dict(clean) if in_place else {}
+
+        def column(name: str) -> list[Any]:
+            if name not in gathered:
+                values = clean.get(name)
+                gathered[name] = [None] * count if values is None else \
+                    [values[row] for row in order]
+            return gathered[name]
+
+        routing = self._routing[event_type]
+        matrix = np.empty((count, len(routing.value_fields)), dtype=np.float64)
+        for index, name in enumerate(routing.value_fields):
+            matrix[:, index] = _numbers(column(name))
+        verdicts = np.ones((count, 1 + len(routing.filters)), dtype=bool)
+        for index, source in enumerate(routing.filters, start=1):
+            verdicts[:, index] = self._verdicts(source, column, clean, count)
+        batches: list[SeriesBatch] = []
+        for group, value_columns, filter_columns in zip(groups, routing.value_columns,
+                                                        routing.filter_columns, strict=True):
+            batches.extend(_split_by_key(group.key, event_type, column(group.key), times,
+                                         matrix.take(value_columns, axis=1),
+                                         verdicts.take(filter_columns, axis=1)))
+        return batches
+
+    def _verdicts(self, source: str, column: Callable[[str], list[Any]], present: Iterable[str],
+                  count: int) -> np.ndarray:
+        """Whether each row passes a filter: column-wise where the vector compiler can, the
+        row compiler for the rest (it decides what the vector compiler flags)."""
+        compiled = self._filters[source]
+        fields = [name for name in compiled.fields if name in present]
+        verdict = np.zeros(count, dtype=bool)
+        undecided: Iterable[int] = range(count)
+        if compiled.vector is not None and count >= _COLUMNAR_ROWS:
+            frame = Frame({name: column_from_values(column(name)) for name in fields}, count)
+            batch = Batch(frame)
+            try:
+                result = compiled.vector(batch)
+            except Unsupported:
+                result = None
+            if result is not None and result.kind != OBJECT:
+                if result.kind == BOOL:
+                    verdict[:] = result.data
+                    if result.null is not None:
+                        verdict &= ~result.null
+                verdict &= ~batch.errors
+                undecided = np.flatnonzero(batch.errors).tolist()
+        for row in undecided:
+            verdict[row] = self._passes(compiled.row, {name: column(name)[row]
+                                                       for name in fields})
+        return verdict
+
+    @staticmethod
+    def _passes(expression: CompiledExpression, event: Mapping[str, Any]) -> bool:
         # A filter that cannot be evaluated on an event (amount >= 5000 with no amount) does
         # not count it, as a decision-table cell that fails does not match.
         try:
-            return self.filters[source](event) is True
+            return expression(event) is True
         except ExpressionEvaluationError:
             return False
 
 
+def _compile_filter(source: str) -> _Filter:
+    row = compile_expression(source)
+    try:
+        vector = compile_vector(row.tree)
+    except Unsupported:
+        vector = None
+    return _Filter(row, vector, tuple(dict.fromkeys(_WORD.findall(source))))
+
+
+def _checked_values(event_type: str, name: Any, kind: str | None, values: list[Any],
+                    checks: _Checks) -> list[Any]:
+    """A column's values as stored: timestamps as epoch ms, NaN as missing (None); a value
+    of the wrong type rejects its row (and is stored as None)."""
+    types = set(map(type, values))
+    plain = _PLAIN_TYPES[kind]
+    if not types <= plain:
+        values = list(values)
+        for row, value in enumerate(values):
+            if type(value) in plain:
+                continue
+            try:
+                if kind is None:
+                    raise EventValidationError(f"field {name!r} of a {event_type!r} event must "
+                                               f"be a number, text or bool, not {value!r}",
+                                               field=str(name))
+                values[row] = _checked(event_type, name, kind, value)
+            except EventValidationError as error:
+                checks.reject([row], str(name), error.message)
+                values[row] = None
+    if float in types and kind in ("number", None):
+        # NaN (how NumPy and pandas mark a missing number) is a missing value; an infinity
+        # has no place in a sum.
+        for row, value in enumerate(values):
+            if type(value) is float and not math.isfinite(value):
+                if value != value:
+                    values[row] = None
+                else:
+                    checks.reject([row], str(name), f"field {name!r} of a {event_type!r} event "
+                                                    f"must be a finite number, not {value!r}")
+    return values
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """A column as float64: numbers as they are, booleans 0/1, text as its code, NaN for
+    missing values. Text codes are computed once per distinct value."""
+    types = set(map(type, values))
+    if str not in types:
+        if _NONE in types:
+            return np.array([math.nan if value is None else value for value in values],
+                            dtype=np.float64)
+        return np.array(values, dtype=np.float64)
+    texts = [value for value in dict.fromkeys(values) if type(value) is str]
+    codes: dict[Any, float] = dict(zip(texts, text_codes(texts).tolist(), strict=True))
+    if types <= {str, _NONE}:
+        codes[None] = math.nan
+        return np.fromiter(map(codes.__getitem__, values), dtype=np.float64, count=len(values))
+    return np.array([codes[value] if type(value) is str else
+                     math.nan if value is None else float(value) for value in values],
+                    dtype=np.float64)
+
+
+def _split_by_key(key: str, event_type: str, key_values: list[Any], times: np.ndarray,
+                  values: np.ndarray, passes: np.ndarray) -> list[SeriesBatch]:
+    """The rows of each key value (null keys update no series), in time order: one stable
+    sort of small integer codes, then contiguous slices."""
+    if len(key_values) == 1:  # one event (ingest): nothing to group
+        value = key_values[0]
+        return [] if value is None else [SeriesBatch((key, value, event_type), times, values,
+                                                     passes)]
+    distinct = list(dict.fromkeys(key_values))
+    if len(distinct) < len(key_values):
+        code_of = {value: code for code, value in enumerate(distinct)}
+        codes = np.fromiter(map(code_of.__getitem__, key_values), dtype=np.int64,
+                            count=len(key_values))
+        order = np.argsort(codes, kind="stable")
+        codes, times, values, passes = codes[order], times[order], values[order], passes[order]
+        bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+        starts, sizes = bounds[:-1], np.diff(bounds)
+        distinct = [distinct[code] for code in codes[starts].tolist()]
+    else:  # every row a key value of its own: no sort
+        starts, sizes = np.arange(len(distinct)), np.ones(len(distinct), dtype=np.int64)
+    batches = []
+    many = np.flatnonzero(sizes > 1)
+    for group, start, end in zip(many.tolist(), starts[many].tolist(),
+                                 (starts + sizes)[many].tolist(), strict=True):
+        if distinct[group] is not None:
+            batches.append(SeriesBatch((key, distinct[group], event_type), times[start:end],
+                                       values[start:end], passes[start:end]))
+    # Series with one new event (most, when keys are many): the rows as views, which is
+    # faster than slicing each.
+    one = np.flatnonzero(sizes == 1)
+    rows = starts[one]
+    batches.extend(SeriesBatch((key, value, event_type), stamp, row, verdict)
+                   for value, stamp, row, verdict in zip(
+                       [distinct[group] for group in one.tolist()],
+                       times[rows].reshape(len(rows), 1),
+                       values[rows].reshape(len(rows), 1, values.shape[1]),
+                       passes[rows].reshape(len(rows), 1, passes.shape[1]), strict=True)
+                   if value is not None)
+    return batches
+
+
 def text_code(value: str) -> float:
-    """A text value as a number for distinct counts: a 48-bit BLAKE2 digest, the same in
-    every process and on every server (Python's ``hash`` of text is salted per process),
-    exact in float64. A collision would undercount by one; at 2^48 it is not a concern."""
-    return float(int.from_bytes(hashlib.blake2b(value.encode(), digest_size=6).digest(),
-                                "little"))
+    """A text value as a number for distinct counts (see :func:`text_codes`)."""
+    return float(text_codes([value])[0])
 
 
-def _number(value: Any) -> float:
-    if type(value) in (int, float, bool):
-        return float(value)
-    if value is None:
-        return np.nan
-    return text_code(value if isinstance(value, str) else repr(value))
+def text_codes(values: Sequence[str]) -> np.ndarray:
+    """Text values as numbers for distinct counts: a 48-bit hash of each value's characters,
+    the same in every process and on every server (Python's ``hash`` of text is salted per
+    process), exact in float64. A collision would undercount by one; at 2^48 it is not a
+    concern. Trailing NUL characters are ignored (they pad shorter values when a batch is
+    hashed as one array).
+
+    A multilinear hash (the sum of each UTF-32 code point times a fixed random 64-bit key
+    of its position, modulo 2^64), finished by the splitmix64 mixer: one matrix product for
+    a whole batch, where a cryptographic digest costs a microsecond per value.
+    """
+    if len(values) <= 2:  # a single event's: plain integers beat a dozen array calls
+        return np.array([_text_code_of(value) for value in values], dtype=np.float64)
+    codes = np.empty(len(values), dtype=np.float64)
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    # Values longer than this are hashed alone, so that one long value does not widen the
+    # array of a whole batch (padding adds nothing to the sum).
+    short = lengths <= 64
+    groups = [np.flatnonzero(short)] + [np.array([row]) for row in np.flatnonzero(~short)]
+    for rows in groups:
+        if len(rows):
+            text = np.array([values[row] for row in rows.tolist()], dtype=str)
+            characters = text.view(np.uint32).reshape(len(rows), -1).astype(np.uint64)
+            total = characters @ _position_keys(characters.shape[1])
+            codes[rows] = (_splitmix(total) >> np.uint64(16)).astype(np.float64)
+    return codes
 
 
-__all__ = ["IngestReport", "MemoryFeatureState", "RejectedEvent", "SeriesBatch", "SeriesKey",
-           "text_code"]
+@lru_cache(maxsize=256)
+def _position_keys(width: int) -> np.ndarray:
+    """Odd pseudo-random 64-bit keys of character positions 0 .. width - 1 (fixed forever:
+    stored codes depend on them)."""
+    positions = np.arange(1, width + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return _splitmix(positions) | np.uint64(1)
+
+
+def _text_code_of(value: str) -> float:
+    """:func:`text_codes` of one value, with Python integers (the same arithmetic)."""
+    keys = _position_keys(len(value)).tolist()
+    total = sum(ord(character) * key for character, key in zip(value, keys, strict=True))
+    state = total & _MASK
+    state = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    state = ((state ^ (state >> 27)) * 0x94D049BB133111EB) & _MASK
+    return float((state ^ (state >> 31)) >> 16)
+
+
+_MASK = (1 << 64) - 1
+
+
+def _splitmix(state: np.ndarray) -> np.ndarray:
+    state = (state ^ (state >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    state = (state ^ (state >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state ^ (state >> np.uint64(31))
+
+
+__all__ = ["TIMESTAMP_LIMIT", "IngestReport", "MemoryFeatureState", "RejectedEvent",
+           "SeriesBatch", "SeriesKey", "text_code", "text_codes"]
