@@ -40,6 +40,7 @@ from fengkong.features.offline import (
     EventColumns,
     FeatureWriter,
     OfflineInputError,
+    count_rows,
     filter_fields,
     read_applications,
     read_events,
@@ -299,7 +300,7 @@ def backfill_files(spec: FeatureSet, events: Mapping[str, str | Path],
 
     Rows come out in ``as_of`` order (ties in file order), in row groups of about
     ``chunk_rows`` applications; ``progress(done, total)`` is called after each.
-    ``workers`` processes share the features by entity key (at most one per key).
+    ``workers`` processes share the features by (entity key, event type) group.
     """
     names = select_features(spec, features)
     chosen = spec.select(names)
@@ -315,10 +316,12 @@ def backfill_files(spec: FeatureSet, events: Mapping[str, str | Path],
                                     f"features read (give {event_type}=PATH)",
                                     field=event_type)
     table = read_applications(applications, {}, id_column, time_column)
+    sizes = {event_type: count_rows(events[event_type]) for event_type in needed} \
+        if workers > 1 else {}
     jobs = [_Job(spec, tuple(share), {event_type: str(events[event_type])
                                       for event_type in needed},
                  str(applications), id_column, time_column, chunk_rows)
-            for share in _partition(chosen, names, max(1, workers))]
+            for share in _partition(chosen, names, sizes, len(table), max(1, workers))]
     slots = {name: index for index, name in enumerate(names)}
     total = len(table)
     # Written aside and renamed when complete: a failed run leaves no half file behind.
@@ -396,27 +399,25 @@ class _Job:
             yield rows, values[:, slots]
 
 
-def _partition(chosen: FeatureSet, names: Sequence[str], workers: int) -> list[list[str]]:
-    """The output features split into at most ``workers`` shares by entity key, balancing
-    the work: each (key, event type) series group costs a fixed part per application (the
-    kernels' calls) plus a part per feature. A ratio goes with its numerator's key (the
-    share computes its denominator too, whatever the key)."""
-    key_of = {feature.name: str(feature.key) for feature in chosen.features}
-    cost: dict[str, float] = {}
-    for feature in chosen.features:
-        if feature.key is not None:
-            cost[feature.key] = cost.get(feature.key, 0.0) + 1.0
-    for key, _ in {(f.key, f.event) for f in chosen.features if f.key is not None}:
-        cost[key] += 50.0  # a group costs about as much as fifty features (measured)
-    shares: list[list[str]] = [[] for _ in range(min(workers, len(cost) or 1))]
+def _partition(chosen: FeatureSet, names: Sequence[str], events: Mapping[str, int],
+               applications: int, workers: int) -> list[list[str]]:
+    """The output features split into at most ``workers`` shares by (key, event type)
+    group — a group's features read only its own series — balancing the work: a group
+    ingests every event of its type (``events``: how many) and is read once per
+    application. A ratio goes with its numerator's group (the share computes its
+    denominator too, whatever the group)."""
+    group_of = {feature.name: (feature.key, feature.event) for feature in chosen.features}
+    cost = {group: events.get(str(group[1]), 0) + applications
+            for group in dict.fromkeys(group_of[name] for name in names)}
+    shares: list[list[str]] = [[] for _ in range(min(workers, len(cost)))]
     loads = [0.0] * len(shares)
     share_of = {}
-    for key in sorted(cost, key=lambda key: -cost[key]):
+    for group in sorted(cost, key=lambda group: -cost[group]):  # largest first, to the least
         lightest = loads.index(min(loads))
-        share_of[key] = lightest
-        loads[lightest] += cost[key]
+        share_of[group] = lightest
+        loads[lightest] += cost[group]
     for name in names:
-        shares[share_of.get(key_of[name], 0)].append(name)
+        shares[share_of[group_of[name]]].append(name)
     return [share for share in shares if share]
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from fengkong.errors import FengkongError
 
 __all__ = ["ApplicationTable", "EventColumns", "FeatureWriter", "OfflineInputError",
-           "filter_fields", "read_applications", "read_events"]
+           "count_rows", "filter_fields", "read_applications", "read_events"]
 
 EVENT_ID = "event_id"
 
@@ -114,6 +114,13 @@ def read_applications(path: str | Path, keys: Mapping[str, str], id_column: str,
     read = source.read(columns, arrow={id_column})
     return ApplicationTable(id_column, read.pop(id_column), read.pop(time_column).astype(np.int64),
                             read)
+
+
+def count_rows(path: str | Path) -> int:
+    """How many rows a Parquet or CSV file has (Parquet: from its metadata)."""
+    source = _Source(Path(path), "events file")
+    found = source.connection.execute(f"SELECT count(*) FROM {source.relation}").fetchone()
+    return int(found[0]) if found is not None else 0
 
 
 class _Source:
