@@ -101,6 +101,24 @@ class SeriesBatch:
 
 
 @dataclass
+class Routed:
+    """A routed batch: its series batches and report, and the events accepted — what a
+    durable store logs (the checked values, not the series batches, so that a log outlives
+    a change of spec: replaying it routes the events through the new plan)."""
+
+    batches: list[SeriesBatch]
+    report: IngestReport
+    rows: list[int]  # the accepted events: positions in the batch given, in arrival order
+    columns: dict[str, list[Any]]  # every row's checked values (None: missing)
+    timestamps: np.ndarray  # every row's epoch ms
+    event_ids: list[Any] | None
+
+    def accepted_columns(self) -> dict[str, list[Any]]:
+        """The accepted events' checked values, field by field."""
+        return {name: [values[row] for row in self.rows] for name, values in self.columns.items()}
+
+
+@dataclass
 class _Filter:
     """A compiled filter: the row compiler (always), the columnar one (when it compiles),
     and the fields it may read (words of its source; one too many costs nothing)."""
@@ -216,8 +234,15 @@ class MemoryFeatureState:
         what became of each event.
 
         ``timestamps`` (epoch ms, or ISO 8601 text with a UTC offset) default to each
-        event's timestamp field. ``event_ids`` (optional) identify duplicates.
+        event's timestamp field. ``event_ids`` (optional; text or integers) identify
+        duplicates.
         """
+        routed = self.routed(event_type, events, timestamps, event_ids)
+        return routed.batches, routed.report
+
+    def routed(self, event_type: str, events: Sequence[Any], timestamps: Timestamps | None = None,
+               event_ids: Sequence[Any] | None = None) -> Routed:
+        """:meth:`route`, with the accepted events themselves (for a log)."""
         checks = _Checks(event_type, len(events))
         records: list[Mapping[str, Any]] = []
         for row, event in enumerate(events):
@@ -246,6 +271,13 @@ class MemoryFeatureState:
                       event_ids: Sequence[Any] | None = None
                       ) -> tuple[list[SeriesBatch], IngestReport]:
         """:meth:`route` for events given as columns (a column given has every row)."""
+        routed = self.routed_columns(event_type, columns, timestamps, event_ids)
+        return routed.batches, routed.report
+
+    def routed_columns(self, event_type: str, columns: Mapping[str, Any],
+                       timestamps: Timestamps | None = None,
+                       event_ids: Sequence[Any] | None = None) -> Routed:
+        """:meth:`route_columns`, with the accepted events themselves (for a log)."""
         lengths = {len(values) for values in columns.values()}
         lengths |= {len(extra) for extra in (timestamps, event_ids) if extra is not None}
         if len(lengths) > 1:
@@ -279,7 +311,7 @@ class MemoryFeatureState:
 
     def _route(self, event_type: str, columns: dict[Any, list[Any]], checks: _Checks,
                lacking: Callable[[str], list[int]], timestamps: Timestamps | None,
-               event_ids: Sequence[Any] | None) -> tuple[list[SeriesBatch], IngestReport]:
+               event_ids: Sequence[Any] | None) -> Routed:
         size = checks.size
         report = IngestReport()
         if event_ids is not None:
@@ -292,7 +324,7 @@ class MemoryFeatureState:
             checks.reject(range(size), None,
                           f"unknown event type {event_type!r} (known: {known})")
             report.rejected = checks.report(event_ids)
-            return [], report
+            return Routed([], report, [], {}, np.zeros(size, dtype=np.int64), event_ids)
         clean = self._checked_columns(declared, columns, checks, lacking)
         times = self._times(declared, clean, checks, lacking, timestamps)
         keys = list(dict.fromkeys(group.key for group in groups))
@@ -302,10 +334,11 @@ class MemoryFeatureState:
         kept, report.duplicates = self._first_arrivals(event_type, kept, event_ids, checks)
         report.rejected = checks.report(event_ids)
         report.accepted = len(kept)
-        if not kept or not groups:
-            return [], report
-        rows = np.array(kept, dtype=np.intp)[np.argsort(times[kept], kind="stable")]
-        return self._series_batches(event_type, groups, clean, rows, times[rows]), report
+        batches: list[SeriesBatch] = []
+        if kept and groups:
+            rows = np.array(kept, dtype=np.intp)[np.argsort(times[kept], kind="stable")]
+            batches = self._series_batches(event_type, groups, clean, rows, times[rows])
+        return Routed(batches, report, kept, clean, times, event_ids)
 
     def _checked_columns(self, declared: EventType | None, columns: dict[Any, list[Any]],
                          checks: _Checks, lacking: Callable[[str], list[int]]
@@ -315,11 +348,12 @@ class MemoryFeatureState:
         clean = {}
         for name, values in columns.items():
             kind = declared.fields.get(name) if declared is not None else None
-            if declared is not None and kind is None:
+            if type(name) is not str or (declared is not None and kind is None):
                 missing = set(lacking(name))
+                fields = ", ".join(declared.fields) if declared is not None else "any text"
                 checks.reject((row for row in range(checks.size) if row not in missing),
                               str(name), f"unknown field {name!r} of event type "
-                              f"{event_type!r} (fields: {', '.join(declared.fields)})")
+                              f"{event_type!r} (fields: {fields})")
                 continue
             clean[name] = _checked_values(event_type, name, kind, values, checks)
         return clean
@@ -385,14 +419,13 @@ class MemoryFeatureState:
             if event_id is None:
                 first.append(row)
                 continue
-            try:
-                marker = (event_type, event_id)
-                fresh = marker not in seen
-            except TypeError:
+            # Text or integers only: ids must survive a log (JSON) and a Redis key unchanged.
+            if type(event_id) not in (str, int):
                 checks.reject([row], None, f"event id {event_id!r} of a {event_type!r} event "
-                                           "must be text or a number")
+                                           "must be text or an integer")
                 continue
-            if fresh:
+            marker = (event_type, event_id)
+            if marker not in seen:
                 seen.add(marker)
                 first.append(row)
             else:
@@ -631,5 +664,5 @@ def _splitmix(state: np.ndarray) -> np.ndarray:
     return state ^ (state >> np.uint64(31))
 
 
-__all__ = ["TIMESTAMP_LIMIT", "IngestReport", "MemoryFeatureState", "RejectedEvent",
-           "SeriesBatch", "SeriesKey", "text_code", "text_codes"]
+__all__ = ["TIMESTAMP_LIMIT", "IngestReport", "MemoryFeatureState", "RejectedEvent", "Routed",
+           "SeriesBatch", "SeriesKey", "Timestamps", "text_code", "text_codes"]
