@@ -65,6 +65,7 @@ _PLAIN_TYPES: dict[str | None, frozenset[type]] = {
     "timestamp": frozenset({int, _NONE}),
     None: frozenset({int, float, bool, str, _NONE}),  # no declared type: any scalar
 }
+_ID_TYPES = frozenset({str, int, float, bool})
 # Below this many rows, building the columns a filter reads costs more than evaluating the
 # filter row by row (a single ingested event, say).
 _COLUMNAR_ROWS = 16
@@ -234,8 +235,8 @@ class MemoryFeatureState:
         what became of each event.
 
         ``timestamps`` (epoch ms, or ISO 8601 text with a UTC offset) default to each
-        event's timestamp field. ``event_ids`` (optional; text or integers) identify
-        duplicates.
+        event's timestamp field. ``event_ids`` (optional; text, numbers or booleans,
+        compared as Python values) identify duplicates.
         """
         routed = self.routed(event_type, events, timestamps, event_ids)
         return routed.batches, routed.report
@@ -419,10 +420,12 @@ class MemoryFeatureState:
             if event_id is None:
                 first.append(row)
                 continue
-            # Text or integers only: ids must survive a log (JSON) and a Redis key unchanged.
-            if type(event_id) not in (str, int):
+            # Ids compare as Python values (1, 1.0 and True are one id) and must survive a
+            # log (JSON) unchanged: text, finite numbers and booleans.
+            if type(event_id) not in _ID_TYPES or (type(event_id) is float and
+                                                   not math.isfinite(event_id)):
                 checks.reject([row], None, f"event id {event_id!r} of a {event_type!r} event "
-                                           "must be text or an integer")
+                                           "must be text, a finite number or a boolean")
                 continue
             marker = (event_type, event_id)
             if marker not in seen:
