@@ -9,6 +9,7 @@ to both servers, several keys and event types, filters, text values).
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 import socket
@@ -107,7 +108,7 @@ def random_event(rng: random.Random, event_type: str) -> dict[str, Any]:
 class History:
     """Random batches as a live stream brings them: time moves on, events arrive up to 20
     hours late (within the state's late tolerance), ids are sometimes delivered twice, some
-    events have no id, a few are bad."""
+    events have no id, a few are bad (a field of the wrong type, an id that is no id)."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -128,6 +129,8 @@ class History:
                 batch_ids.append(rng.choice(self.ids))  # a redelivery: a duplicate
             elif roll < 0.25:
                 batch_ids.append(None)
+            elif roll < 0.26:
+                batch_ids.append(math.nan)  # not an id: the event is rejected
             else:
                 number = len(self.ids)
                 self.ids.append(number if rng.random() < 0.5 else f"e{number}")
@@ -158,8 +161,15 @@ def test_two_servers_see_what_one_process_sees(client: redis.Redis, namespace: s
     reference = MemoryFeatureState(PLAN)
     for step in range(150):
         batch = history.batch()
-        report = servers[step % 2].ingest_many(*batch)
-        assert same_report(report, reference.ingest_many(*batch))
+        if step % 4 == 3:  # as columns
+            event_type, events, stamps, ids = batch
+            columns = {name: [event[name] for event in events] for name in events[0]}
+            report = servers[step % 2].ingest_columns(event_type, columns, stamps, ids)
+            expected = reference.ingest_columns(event_type, columns, stamps, ids)
+        else:
+            report = servers[step % 2].ingest_many(*batch)
+            expected = reference.ingest_many(*batch)
+        assert same_report(report, expected)
         if step % 3 == 0:
             keys, as_of = history.query()
             reader = servers[history.rng.randrange(2)]

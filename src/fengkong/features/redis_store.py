@@ -50,7 +50,14 @@ except ModuleNotFoundError as missing:  # an optional extra: say which
 from fengkong.errors import FengkongError
 from fengkong.features.kernels import FeaturePlan, Series, compute
 from fengkong.features.spec import EventValidationError
-from fengkong.features.state import IngestReport, MemoryFeatureState, SeriesBatch, SeriesKey
+from fengkong.features.state import (
+    IngestReport,
+    MemoryFeatureState,
+    Routed,
+    SeriesBatch,
+    SeriesKey,
+    Timestamps,
+)
 
 RECORD_FORMAT = 1  # bump when the record encoding changes: it is part of the fingerprint
 
@@ -108,6 +115,14 @@ def _token(value: Any) -> str:
     return "r" + repr(value)
 
 
+def _picked(keep: list[int], timestamps: Timestamps | None, event_ids: Sequence[Any] | None
+            ) -> tuple[list[Any] | None, list[Any] | None]:
+    """The timestamps and ids (when given) of the events at positions ``keep``."""
+    times = None if timestamps is None else [timestamps[i] for i in keep]
+    ids = None if event_ids is None else [event_ids[i] for i in keep]
+    return times, ids
+
+
 class RedisFeatureState:
     """Series shared through Redis; a local cache of them for computing."""
 
@@ -159,49 +174,60 @@ class RedisFeatureState:
         return report.accepted == 1
 
     def ingest_many(self, event_type: str, events: Sequence[Any],
-                    timestamps: Sequence[Any] | np.ndarray | None = None,
+                    timestamps: Timestamps | None = None,
                     event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events of one type; an id already ingested (by any server, or
         earlier in the batch) is a duplicate, a bad event is reported and the rest ingested.
         When this returns, every server's next query sees the batch."""
-        def route(keep: list[int] | None) -> tuple[list[SeriesBatch], IngestReport]:
+        def route(keep: list[int] | None) -> Routed:
             if keep is None:
-                return self._router.route(event_type, events, timestamps)
-            return self._router.route(event_type, [events[i] for i in keep],
-                                      None if timestamps is None else
-                                      [timestamps[i] for i in keep])
+                return self._router.routed(event_type, events, timestamps, event_ids)
+            return self._router.routed(event_type, [events[i] for i in keep],
+                                       *_picked(keep, timestamps, event_ids))
 
-        return self._ingest(event_type, len(events), event_ids, route)
+        return self._ingest(event_type, event_ids, route)
 
-    def _ingest(self, event_type: str, size: int, event_ids: Sequence[Any] | None,
-                route: Callable[[list[int] | None], tuple[list[SeriesBatch], IngestReport]]
-                ) -> IngestReport:
-        """Route the batch (``route(None)``: all of it; else the events at these positions)
-        and write it; events whose ids turn out to be duplicates are dropped and the rest
-        routed again."""
-        ids = list(event_ids) if event_ids is not None else [None] * size
-        keep = list(range(size))
-        batches, report = route(None)
-        duplicates = 0
+    def ingest_columns(self, event_type: str, columns: Mapping[str, Any],
+                       timestamps: Timestamps | None = None,
+                       event_ids: Sequence[Any] | None = None) -> IngestReport:
+        """:meth:`ingest_many` for events given as columns: one sequence (or NumPy array)
+        per field, all of the batch's length."""
+        def route(keep: list[int] | None) -> Routed:
+            if keep is None:
+                return self._router.routed_columns(event_type, columns, timestamps, event_ids)
+            return self._router.routed_columns(
+                event_type, {name: [values[i] for i in keep] for name, values in columns.items()},
+                *_picked(keep, timestamps, event_ids))
+
+        return self._ingest(event_type, event_ids, route)
+
+    def _ingest(self, event_type: str, event_ids: Sequence[Any] | None,
+                route: Callable[[list[int] | None], Routed]) -> IngestReport:
+        """Route the batch (``route(None)``: all of it; else the events at these positions),
+        then write it. The router checks the events and ids and drops ids repeated within
+        the batch; the ids other servers hold come back from the write, and their events are
+        dropped and the rest routed again."""
+        ids = None if event_ids is None else \
+            event_ids.tolist() if isinstance(event_ids, np.ndarray) else list(event_ids)
+        routed = route(None)
+        keep = list(range(len(routed.timestamps)))
+        held_elsewhere = 0
         while True:
-            rejected = {entry.index for entry in report.rejected}
-            marked: dict[str, int] = {}  # id token -> its first accepted event
-            repeated = set()
-            for position, index in enumerate(keep):
-                if ids[index] is not None and position not in rejected and \
-                        marked.setdefault(_token(ids[index]), index) != index:
-                    repeated.add(index)
-            # An id repeated within the batch: the first accepted occurrence counts, as in
-            # memory. Otherwise write; ids another server holds come back as duplicates.
-            dropped = repeated or self._write(event_type, marked, batches)
+            # Only Redis says which ids are taken: the router must not remember them (a batch
+            # that failed to reach Redis would otherwise be refused when sent again).
+            self._router.seen_ids.clear()
+            marked = {} if ids is None else {_token(ids[keep[row]]): keep[row]
+                                             for row in routed.rows
+                                             if ids[keep[row]] is not None}
+            dropped = self._write(event_type, marked, routed.batches)
             if not dropped:
                 break
-            duplicates += len(dropped)
+            held_elsewhere += len(dropped)
             keep = [index for index in keep if index not in dropped]
-            batches, report = route(keep)
-        report.duplicates = duplicates
-        report.rejected = [replace(entry, index=keep[entry.index], event_id=ids[keep[entry.index]])
-                           for entry in report.rejected]
+            routed = route(keep)
+        report = routed.report
+        report.duplicates += held_elsewhere
+        report.rejected = [replace(entry, index=keep[entry.index]) for entry in report.rejected]
         return report
 
     def _write(self, event_type: str, marked: dict[str, int], batches: Sequence[SeriesBatch]
