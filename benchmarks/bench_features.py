@@ -1,10 +1,17 @@
 """Feature engine benchmark (issue #3, in progress): the example spec's 10,000+ features for one
 application, each of its 5 keys with about 1,000 events of history per event type.
 
-    python benchmarks/bench_features.py [--events 1000] [--queries 2000]
+    python benchmarks/bench_features.py [--events 1000] [--queries 2000] [--repeat 3]
 
-Reports ingest throughput (events/s, in time order, one event at a time) and the latency of
-computing every feature of the spec for one application (median and p99 over many queries).
+Reports ingest throughput (events/s, in time order): one event at a time; in batches of
+1,000 events (as a stream consumer takes them, split by event type) given as records
+(``ingest_many``) and as columns (``ingest_columns``: NumPy arrays for numbers and
+booleans, lists for text); the records' batches split into routing (checks, text codes,
+filters, grouping by key) and applying to the series; and the durable state's batched
+ingest, one fsync per batch (``--durable-dir`` chooses the disk; default: the system's
+temporary directory). Batched figures are the best of ``--repeat`` runs, each on a fresh
+state. Then the latency of computing every feature of the spec for one application
+(median and p99 over many queries).
 """
 
 from __future__ import annotations
@@ -14,14 +21,19 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
 import harness  # noqa: E402
+from fengkong.features.durable import DurableFeatureState  # noqa: E402
 from fengkong.features.kernels import FeaturePlan  # noqa: E402
 from fengkong.features.spec import load_feature_set  # noqa: E402
 from fengkong.features.state import MemoryFeatureState  # noqa: E402
@@ -67,10 +79,46 @@ def build_history(features: Any, events_per_key: int
     return applicant, now, history
 
 
+Batch = tuple[str, list[dict[str, Any]], list[int], list[int]]  # type, events, times, ids
+
+
+def stream_batches(features: Any, history: list[tuple[int, str, dict[str, Any]]],
+                   size: int = 1000) -> list[Batch]:
+    """The history in consumer batches of ``size`` events, each split by event type."""
+    batches = []
+    for offset in range(0, len(history), size):
+        chunk = history[offset:offset + size]
+        for event_type in features.events:
+            part = [(stamp, event, offset + i) for i, (stamp, kind, event) in enumerate(chunk)
+                    if kind == event_type]
+            if part:
+                batches.append((event_type, [event for _, event, _ in part],
+                                [stamp for stamp, _, _ in part], [i for _, _, i in part]))
+    return batches
+
+
+def as_columns(features: Any, batch: Batch) -> tuple[str, dict[str, Any], Any, Any]:
+    """A batch as a columnar consumer holds it: arrays for numbers and booleans."""
+    event_type, events, stamps, ids = batch
+    fields = features.events[event_type].fields
+    columns: dict[str, Any] = {}
+    for name in events[0]:
+        values = [event[name] for event in events]
+        columns[name] = np.array(values) if fields[name] in ("number", "bool") else values
+    return event_type, columns, np.array(stamps, dtype=np.int64), np.array(ids)
+
+
+def best_seconds(repeat: int, run: Callable[[], float]) -> float:
+    """The fastest of ``repeat`` runs (each returns the seconds it measured itself)."""
+    return min(run() for _ in range(repeat))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="events per key and type")
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each batched measure")
+    parser.add_argument("--durable-dir", type=Path, help="where the durable state's log goes")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     features = load_feature_set(ROOT / "examples" / "features" / "credit.yaml")
@@ -81,18 +129,48 @@ def main() -> None:
     for event_id, (stamp, event_type, event) in enumerate(history):
         state.ingest(event_type, event, stamp, event_id)
     ingest_seconds = time.perf_counter() - start
-    # The same history in batches of 1,000 events (as a stream consumer takes them).
-    batched = MemoryFeatureState(plan)
-    start = time.perf_counter()
-    for offset in range(0, len(history), 1000):
-        chunk = history[offset:offset + 1000]
-        for event_type in features.events:
-            part = [(stamp, event, offset + i) for i, (stamp, kind, event) in enumerate(chunk)
-                    if kind == event_type]
-            if part:
-                batched.ingest_many(event_type, [event for _, event, _ in part],
-                                    [stamp for stamp, _, _ in part], [i for _, _, i in part])
-    batch_seconds = time.perf_counter() - start
+    batches = stream_batches(features, history)
+    column_batches = [as_columns(features, batch) for batch in batches]
+
+    def records() -> float:
+        batched = MemoryFeatureState(plan)
+        start = time.perf_counter()
+        for event_type, events, stamps, ids in batches:
+            batched.ingest_many(event_type, events, stamps, ids)
+        return time.perf_counter() - start
+
+    def columns() -> float:
+        batched = MemoryFeatureState(plan)
+        start = time.perf_counter()
+        for event_type, values, stamps, ids in column_batches:
+            batched.ingest_columns(event_type, values, stamps, ids)
+        return time.perf_counter() - start
+
+    def split() -> tuple[float, float]:
+        batched = MemoryFeatureState(plan)
+        routing = applying = 0.0
+        for event_type, events, stamps, ids in batches:
+            start = time.perf_counter()
+            routed, _ = batched.route(event_type, events, stamps, ids)
+            middle = time.perf_counter()
+            batched.apply(routed)
+            routing, applying = (routing + middle - start,
+                                 applying + time.perf_counter() - middle)
+        return routing, applying
+
+    def durable() -> float:
+        with tempfile.TemporaryDirectory(dir=options.durable_dir) as directory, \
+                DurableFeatureState(plan, directory) as logged:
+            start = time.perf_counter()
+            for event_type, events, stamps, ids in batches:
+                logged.ingest_many(event_type, events, stamps, ids)
+            return time.perf_counter() - start
+
+    batch_seconds = best_seconds(options.repeat, records)
+    column_seconds = best_seconds(options.repeat, columns)
+    route_seconds = best_seconds(options.repeat, lambda: split()[0])
+    apply_seconds = best_seconds(options.repeat, lambda: split()[1])
+    durable_seconds = best_seconds(options.repeat, durable)
     state.compute(applicant, now)  # compiles the numba scan (cached on disk afterwards)
     samples = [0.0] * options.queries
     for query in range(options.queries):
@@ -104,6 +182,11 @@ def main() -> None:
         "machine": harness.machine(), "features": len(plan.names),
         "events_ingested": len(history), "ingest_events_per_second": len(history) / ingest_seconds,
         "ingest_batched_events_per_second": len(history) / batch_seconds,
+        "ingest_columns_events_per_second": len(history) / column_seconds,
+        "route_batched_events_per_second": len(history) / route_seconds,
+        "apply_batched_events_per_second": len(history) / apply_seconds,
+        "durable_ingest_batched_events_per_second": len(history) / durable_seconds,
+        "batches": len(batches),
         "compute_median_us": statistics.median(samples),
         "compute_p99_us": samples[int(len(samples) * 0.99)],
     }

@@ -24,9 +24,11 @@ per field); records are turned into columns and both go the same way, column by 
 
 from __future__ import annotations
 
+import gc
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
@@ -296,12 +298,13 @@ class MemoryFeatureState:
 
     def apply(self, batches: Sequence[SeriesBatch]) -> None:
         """Add routed events to their series (created on first sight)."""
-        for batch in batches:
-            series = self.series.get(batch.series)
-            if series is None:
-                key, _, event_type = batch.series
-                series = self.series[batch.series] = Series(self._layouts[key, event_type])
-            series.add_many(batch.timestamps, batch.values, batch.passes)
+        with _cycle_collection_paused():
+            for batch in batches:
+                series = self.series.get(batch.series)
+                if series is None:
+                    key, _, event_type = batch.series
+                    series = self.series[batch.series] = Series(self._layouts[key, event_type])
+                series.add_many(batch.timestamps, batch.values, batch.passes)
 
     def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
         """Every planned feature for these key values, counting events strictly before
@@ -313,6 +316,13 @@ class MemoryFeatureState:
     def _route(self, event_type: str, columns: dict[Any, list[Any]], checks: _Checks,
                lacking: Callable[[str], list[int]], timestamps: Timestamps | None,
                event_ids: Sequence[Any] | None) -> Routed:
+        with _cycle_collection_paused():
+            return self._route_batch(event_type, columns, checks, lacking, timestamps,
+                                     event_ids)
+
+    def _route_batch(self, event_type: str, columns: dict[Any, list[Any]], checks: _Checks,
+                     lacking: Callable[[str], list[int]], timestamps: Timestamps | None,
+                     event_ids: Sequence[Any] | None) -> Routed:
         size = checks.size
         report = IngestReport()
         if event_ids is not None:
@@ -503,6 +513,27 @@ class MemoryFeatureState:
             return expression(event) is True
         except ExpressionEvaluationError:
             return False
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a batch is routed or applied.
+
+    A batch allocates tens of thousands of small objects (series batches, array views, new
+    series), and every 700 allocations start a collection; as the series kept grow, full
+    collections keep coming too. On the benchmark's batches that was about half the time
+    of routing and two thirds of applying. Nothing here makes reference cycles, so the
+    collector has nothing to find meanwhile; it resumes when the batch is done (and is left
+    alone if the application had turned it off).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _compile_filter(source: str) -> _Filter:
