@@ -220,11 +220,10 @@ class _History:
         stop = int(np.searchsorted(self.timestamps, until, side="left"))
         if stop <= start:
             return
-        names = list(self.columns)
-        values = [self.columns[name][start:stop].tolist() for name in names]
-        records = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-        report = state.ingest_many(self.event_type, records,
-                                   self.timestamps[start:stop].tolist())
+        report = state.ingest_columns(self.event_type,
+                                      {name: column[start:stop]
+                                       for name, column in self.columns.items()},
+                                      self.timestamps[start:stop])
         if report.rejected:
             rejected = report.rejected[0]
             raise OfflineInputError(f"{self.source}, row {self.rows[start + rejected.index] + 1}"
