@@ -8,14 +8,18 @@ than its last application are ingested; then each application's features are com
 of its own time (events between it and the end of its chunk are in the state but not
 counted: the kernels count strictly before ``as_of``). Offline and online therefore cannot
 disagree by construction of the arithmetic; ``tests/features/test_backfill.py`` checks the
-bookkeeping (ordering, chunking, late and duplicate events, the files) against a state
-holding the whole history, feature by feature.
+bookkeeping (ordering, chunking, late and duplicate events, the files) against the online
+state answering as a service would, feature by feature.
+
+Unlike the online path, the backfill knows every application in advance, so it ingests
+only the events some application will count and drops a key value's series after its last
+application (:class:`_Readers`): memory holds the series still to be read.
 
 :func:`backfill` works on events in memory; :func:`backfill_files` reads event logs and an
 applications table (Parquet or CSV, :mod:`fengkong.features.offline`) and streams the
-features to Parquet, using several processes: the features are split by entity key, since
-a key's features read only that key's series, so each process ingests and computes its
-share and none holds the whole state.
+features to Parquet, using several processes: the features are split by (entity key, event
+type) group, since a group's features read only its own series, so each process ingests and
+computes its share and none holds the whole state.
 """
 
 from __future__ import annotations
