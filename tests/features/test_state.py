@@ -213,3 +213,15 @@ def test_garbage_is_reported_never_raised(features: FeatureSet, events: list[Any
     assert report.accepted + report.duplicates + len(report.rejected) == len(events)
     assert all(entry.message for entry in report.rejected)
     state.compute({"phone": "p1", "device_id": "d1"}, 10 ** 12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(columns=st.dictionaries(_FIELDS, st.lists(_VALUES, min_size=8, max_size=8), max_size=7),
+       timestamps=st.one_of(st.none(), st.lists(_VALUES, min_size=8, max_size=8)))
+def test_garbage_columns_are_reported_never_raised(features: FeatureSet,
+                                                   columns: dict[str, list[Any]],
+                                                   timestamps: list[Any] | None) -> None:
+    state = state_of(features)
+    report = state.ingest_columns("application", columns, timestamps)
+    assert report.accepted + report.duplicates + len(report.rejected) == 8 or not columns
+    state.compute({"phone": "p1", "device_id": "d1"}, 10 ** 12)

@@ -118,6 +118,8 @@ class Routed:
 
     def accepted_columns(self) -> dict[str, list[Any]]:
         """The accepted events' checked values, field by field."""
+        if len(self.rows) == len(self.timestamps):  # all of them (rows keep arrival order)
+            return self.columns
         return {name: [values[row] for row in self.rows] for name, values in self.columns.items()}
 
 
