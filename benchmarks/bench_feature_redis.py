@@ -96,6 +96,8 @@ def main() -> None:
         memory.compute(applicant, now)  # compiles the numba kernels (cached on disk after)
 
         version = str(client.info("server")["redis_version"])
+        stored = sum(client.memory_usage(key) or 0
+                     for key in client.scan_iter(match=namespace + ":*", count=1000))
         cold, mismatches = [], 0
         for _ in range(options.cold):
             fresh = RedisFeatureState(plan, client, namespace=namespace)
@@ -150,6 +152,7 @@ def main() -> None:
         "machine": harness.machine(), "redis_server": version,
         "features": len(plan.names), "events_ingested": len(history),
         "redis_ingest_batched_events_per_second": len(history) / ingest_seconds,
+        "redis_bytes_per_event": stored / len(history),  # series strings and id sets
         "redis_cold_first_query_median_us": statistics.median(cold),
         "redis_cold_first_query_max_us": max(cold),
         "redis_warm_queries": len(samples["redis"]),
