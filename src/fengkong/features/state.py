@@ -248,7 +248,8 @@ class MemoryFeatureState:
     def routed(self, event_type: str, events: Sequence[Any], timestamps: Timestamps | None = None,
                event_ids: Sequence[Any] | None = None) -> Routed:
         """:meth:`route`, with the accepted events themselves (for a log)."""
-        checks = _Checks(event_type, len(events))
+        checks = _Checks(event_type, _batch_size(event_type, {"events": events},
+                                                 timestamps, event_ids))
         records: list[Mapping[str, Any]] = []
         for row, event in enumerate(events):
             if isinstance(event, Mapping):
@@ -283,12 +284,7 @@ class MemoryFeatureState:
                        timestamps: Timestamps | None = None,
                        event_ids: Sequence[Any] | None = None) -> Routed:
         """:meth:`route_columns`, with the accepted events themselves (for a log)."""
-        lengths = {len(values) for values in columns.values()}
-        lengths |= {len(extra) for extra in (timestamps, event_ids) if extra is not None}
-        if len(lengths) > 1:
-            raise EventValidationError(f"the columns of a {event_type!r} batch have different "
-                                       f"lengths: {sorted(lengths)}")
-        size = lengths.pop() if lengths else 0
+        size = _batch_size(event_type, columns, timestamps, event_ids)
         lists = {name: values.tolist() if isinstance(values, np.ndarray) else list(values)
                  for name, values in columns.items()}
 
@@ -515,6 +511,27 @@ class MemoryFeatureState:
             return expression(event) is True
         except ExpressionEvaluationError:
             return False
+
+
+def _batch_size(event_type: str, columns: Mapping[str, Any], timestamps: Any,
+                event_ids: Any) -> int:
+    """The length shared by a batch's columns (or events), timestamps and ids. A mismatch
+    is the caller's mistake, not a bad event: nothing can be ingested."""
+    parts = {**columns, "timestamps": timestamps, "event_ids": event_ids}
+    lengths = {}
+    for name, values in parts.items():
+        if values is None and name in ("timestamps", "event_ids"):
+            continue
+        if (isinstance(values, np.ndarray) and values.ndim != 1) or \
+                not isinstance(values, np.ndarray | Sequence) or isinstance(values, str):
+            raise EventValidationError(f"{name!r} of a {event_type!r} batch must be a sequence "
+                                       f"or a one-dimensional array, not {type(values).__name__}",
+                                       field=str(name))
+        lengths[name] = len(values)
+    if len(set(lengths.values())) > 1:
+        raise EventValidationError(f"the columns of a {event_type!r} batch have different "
+                                   f"lengths: {lengths}")
+    return next(iter(lengths.values()), 0)
 
 
 @contextmanager
