@@ -71,6 +71,8 @@ class _SeriesLayout:
     # events are kept row by row (None: for ever).
     longest_ms: int = 0
     retention_ms: int | None = None
+    # What a series that has folded nothing reads as its baseline (never written).
+    empty_baseline: Baseline = field(default_factory=lambda: Baseline(0, 0, 0, 0))
 
     @property
     def stacks(self) -> int:
@@ -99,11 +101,13 @@ class Series:
     coded, summed, indexed, and the expired ones folded) when the series is next read. Most
     series are written far more often than read — every key of every event has one, but
     only an application's own keys are queried — so the work is done once per read, for
-    many events at a time.
+    many events at a time. Short series have no suffix index (a scan of a few rows costs
+    less than building one) and a series has no summary until it first folds events.
+    The readers (``times``, ``prefix``...) see the series as of the last :meth:`settle`.
     """
 
-    __slots__ = ("_baseline", "_codes", "_filters", "_index", "_pending", "_prefix",
-                 "_ready", "_size", "_times", "_values", "code_of", "layout")
+    __slots__ = ("_baseline", "_code_capacity", "_codes", "_filters", "_index", "_pending",
+                 "_prefix", "_ready", "_size", "_times", "_values", "code_of", "layout")
 
     def __init__(self, layout: _SeriesLayout) -> None:
         self.layout = layout
@@ -112,6 +116,8 @@ class Series:
         # Arrays are made when the series is first read: a series that is written but never
         # read (most of them) costs one small object.
         self._ready = False
+        self._index: SuffixIndex | None = None
+        self._baseline: Baseline | None = None
 
     def _allocate(self, capacity: int) -> None:
         layout = self.layout
@@ -121,21 +127,13 @@ class Series:
         # Distinct counts compare small integer codes, one per distinct value of a column.
         self._codes = np.zeros((capacity, len(layout.value_fields)), dtype=np.int32)
         self.code_of: list[dict[float, int]] = [{} for _ in layout.value_fields]
+        self._code_capacity = capacity
         self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
         self._prefix = np.zeros((capacity + 1, len(layout.prefix)), dtype=np.float64)
-        self._index = SuffixIndex(len(layout.pair_column), layout.stacks, layout.distincts,
-                                  len(layout.filters), capacity)
-        self._baseline = Baseline(len(layout.pair_column), layout.distincts,
-                                  len(layout.filters), capacity)
 
     def __len__(self) -> int:
         """Events kept row by row (folded events are not counted)."""
         return self._size + sum(len(times) for times, _, _ in self._pending)
-
-    @property
-    def times(self) -> np.ndarray:
-        self._settle()
-        return self._times[:self._size]
 
     def add_many(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
         """Add events (``values``: one column per value field, ``passes``: one per filter);
@@ -153,9 +151,10 @@ class Series:
         prefix = np.zeros((capacity + 1, self._prefix.shape[1]))
         prefix[:len(self._prefix)] = self._prefix
         self._prefix = prefix
-        self._index.grow(capacity)
+        if self._index is not None:
+            self._index.grow(capacity)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
         """Merge the pending events in: time order, codes, prefix sums, index; then fold the
         events no finite window can reach any more."""
         if not self._ready:
@@ -196,16 +195,27 @@ class Series:
         layout = self.layout
         extend_prefix(self._prefix, self._values, self._filters, start, self._size,
                       layout.value_of, layout.filter_of, layout.power_of)
-        if not self._fold_expired():
-            # rows moved: the index of the old rows no longer holds
+        if self._fold_expired():
+            return  # the index was rebuilt
+        if self._index is not None:
+            # rows moved by late events: the index of the old rows no longer holds
             self._index_rows(start if start == size else 0)
+        elif self._size >= _INDEX_FROM:
+            self._index_rows(0)
 
     def _index_rows(self, start: int) -> None:
-        """Index rows ``start ..`` (from 0: rebuild the index)."""
-        index, baseline, layout = self._index, self._baseline, self.layout
+        """Index rows ``start ..`` (from 0: build the index afresh)."""
+        layout = self.layout
+        index = self._index
+        if index is None:
+            index = self._index = SuffixIndex(len(layout.pair_column), layout.stacks,
+                                              layout.distincts, len(layout.filters),
+                                              len(self._times), self._code_capacity)
+        baseline = self._baseline or layout.empty_baseline
         if start == 0:
             index.clear()
-            baseline.only[:] = baseline.codes.sum(axis=1)
+            if self._baseline is not None:
+                self._baseline.only[:] = self._baseline.codes.sum(axis=1)
         extend_index(self._values, self._codes, self._filters, start, self._size,
                      layout.pair_column, layout.pair_filter, layout.stack_of,
                      layout.distinct_of, index.newest, index.max_stack, index.max_size,
@@ -224,7 +234,11 @@ class Series:
         expired = int(np.searchsorted(self._times[:size], limit, side="left"))
         if expired < max(_FOLD_AT_LEAST, size // 4):
             return False
-        layout, baseline = self.layout, self._baseline
+        layout = self.layout
+        baseline = self._baseline
+        if baseline is None:
+            baseline = self._baseline = Baseline(len(layout.pair_column), layout.distincts,
+                                                 len(layout.filters), self._code_capacity)
         fold(self._times, self._values, self._codes, self._filters, expired,
              layout.pair_column, layout.pair_filter, layout.distinct_of, baseline.minimum,
              baseline.maximum, baseline.has_newest, baseline.newest_time,
@@ -236,7 +250,8 @@ class Series:
         # The first prefix row becomes the totals of everything folded so far.
         self._prefix[:kept + 1] = self._prefix[expired:size + 1]
         self._size = kept
-        self._index_rows(0)
+        if self._index is not None or kept >= _INDEX_FROM:
+            self._index_rows(0)
         return True
 
     def _codes_of(self, values: np.ndarray) -> np.ndarray:
@@ -248,54 +263,61 @@ class Series:
                                 for value in values[:, column].tolist()]
         most = max((len(self.code_of[column]) for column in self.layout.coded_columns),
                    default=0)
-        if most > self._index.distinct_last.shape[1]:
-            capacity = max(2 * self._index.distinct_last.shape[1], most)
-            self._index.grow_codes(capacity)
-            self._baseline.grow_codes(capacity)
+        if most > self._code_capacity:
+            self._code_capacity = max(2 * self._code_capacity, most)
+            if self._index is not None:
+                self._index.grow_codes(self._code_capacity)
+            if self._baseline is not None:
+                self._baseline.grow_codes(self._code_capacity)
         return codes
 
     def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
-        """(first index per window, end index): events in [as_of - w, as_of) for each w."""
-        self._settle()
-        cut = self._baseline.cut
-        if as_of - self.layout.longest_ms < cut:
+        """Settle, then (first index per window, end index): the events in [as_of - w,
+        as_of) for each window length w."""
+        self.settle()
+        if self._baseline is not None and as_of - self.layout.longest_ms < self._baseline.cut:
             raise FengkongError(
                 f"features as of {as_of} need events this state has folded away (it keeps "
-                f"{self.layout.event} events from {cut} on, by the longest window plus the "
-                "late tolerance); compute past dates with the backfill")
+                f"{self.layout.event} events from {self._baseline.cut} on, by the longest "
+                "window plus the late tolerance); compute past dates with the backfill")
         times = self._times[:self._size]
         end = int(np.searchsorted(times, as_of, side="left"))
         starts = np.searchsorted(times[:end], as_of - window_ms, side="left")
         return starts, end
 
     @property
+    def times(self) -> np.ndarray:
+        return self._times[:self._size]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values
+
+    @property
     def prefix(self) -> np.ndarray:
         """Prefix rows 0..len: row i sums the folded events and the first i kept ones."""
-        self._settle()
         return self._prefix
 
     @property
-    def index(self) -> SuffixIndex:
-        self._settle()
+    def index(self) -> SuffixIndex | None:
+        """The suffix index (None while the series is short)."""
         return self._index
 
     @property
-    def baseline(self) -> Baseline:
-        self._settle()
+    def baseline(self) -> Baseline | None:
+        """The folded events (None until some are)."""
         return self._baseline
 
     def raw(self, start: int, end: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        self._settle()
         return (self._times[start:end], self._values[start:end], self._codes[start:end],
                 self._filters[start:end])
 
-    @property
-    def values(self) -> np.ndarray:
-        self._settle()
-        return self._values
 
-
+# A series gets its suffix index once it holds this many events: below, the backward scan
+# of its few rows is cheaper than building and keeping the index (measured on the backfill,
+# where most series are short and read a few times).
+_INDEX_FROM = 16
 # Fold expired events only once this many (or a quarter of the series) have expired, so
 # that the move and the index rebuild are paid once per many events.
 _FOLD_AT_LEAST = 64
@@ -342,6 +364,9 @@ class _Group:
     scan_kind: np.ndarray = field(default_factory=_no_indices)
     scan_window: np.ndarray = field(default_factory=_no_indices)
     scan_pair: np.ndarray = field(default_factory=_no_indices)  # the layout's pairs
+    # What a key value without history gets 0 for (counts, sums, distinct counts); the
+    # other features are undefined (NaN).
+    zero_slots: np.ndarray = field(default_factory=_no_indices)
 
     def freeze_scans(self, new_layout: bool) -> None:
         """The scans as arrays; on a ``new_layout``, decide its pairs (a plan selected from
@@ -376,6 +401,8 @@ class _Group:
             layout.coded_columns = tuple(sorted({
                 int(column) for column, need in zip(layout.pair_column, layout.pair_needs,
                                                     strict=True) if need & 2}))
+            layout.empty_baseline = Baseline(len(layout.pairs), layout.distincts,
+                                             len(layout.filters), 0)
 
 
 class FeaturePlan:
@@ -496,6 +523,9 @@ class FeaturePlan:
             group.square_column = (np.array(part, dtype=np.int64)
                                    for part in (columns[0], *columns[2:]))
         group.kinds = np.array([ADDITIVE_CODES[kind] for kind in columns[1]], dtype=np.int64)
+        group.zero_slots = np.concatenate([
+            group.slots[group.kinds <= ADDITIVE_CODES["sum"]],
+            group.scan_slot[group.scan_kind == KIND_CODES["distinct"]]])
         return group
 
 
@@ -518,22 +548,20 @@ def compute(plan: FeaturePlan, series: Mapping[tuple[str, Any, str], Series],
 
 def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarray) -> None:
     if series is None or not len(series):
-        # No history: counts and sums are 0, distinct counts 0, everything else undefined.
-        out[group.slots[group.kinds <= ADDITIVE_CODES["sum"]]] = 0.0
-        out[group.scan_slot[group.scan_kind == KIND_CODES["distinct"]]] = 0.0
+        # No history: counts, sums and distinct counts are 0, everything else undefined.
+        out[group.zero_slots] = 0.0
         return
-    starts, end = series.window_bounds(as_of, group.windows)
+    starts, end = series.window_bounds(as_of, group.windows)  # settles the series
     if len(group.slots):
-        # Lifetime windows start before the folded events (-1: read prefix sums from zero).
-        read_additive(series.prefix, np.where(group.window_lifetime, -1, starts), end,
-                      group.window_of, group.value_column, group.count_column,
-                      group.square_column, group.kinds, group.slots, out)
+        read_additive(series.prefix, starts, group.window_lifetime, end, group.window_of,
+                      group.value_column, group.count_column, group.square_column,
+                      group.kinds, group.slots, out)
     if not group.scans:
         return
-    layout, baseline = group.layout, series.baseline
-    if end == len(series):
+    layout, index = group.layout, series.index
+    baseline = series.baseline or layout.empty_baseline
+    if index is not None and end == len(series):
         # As of after every event (the online case): the windows are suffixes.
-        index = series.index
         read_index(series.times, series.values, starts, as_of, layout.pair_column,
                    layout.pair_filter, layout.stack_of, layout.distinct_of, group.scan_slot,
                    group.scan_kind, group.scan_window, group.scan_pair, index.newest,
@@ -541,8 +569,8 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
                    index.distinct_rows, index.distinct_size, index.filter_rows,
                    index.filter_size, group.window_lifetime, baseline.only, out)
     else:
-        _scan(group, series, starts, end, as_of, out)
-    if baseline.has_first.any():  # some events are folded
+        _scan(group, series, baseline, starts, end, as_of, out)
+    if series.baseline is not None:
         merge_lifetime(as_of, group.scan_slot, group.scan_kind, group.scan_pair,
                        group.window_lifetime[group.scan_window], layout.pair_filter,
                        baseline.minimum, baseline.maximum, baseline.has_newest,
@@ -550,10 +578,10 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
                        baseline.first, out)
 
 
-def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: int,
-          out: np.ndarray) -> None:
+def _scan(group: _Group, series: Series, baseline: Baseline, starts: np.ndarray, end: int,
+          as_of: int, out: np.ndarray) -> None:
     """Min, max, last, distinct and the time aggregations as of a time before the newest
-    event: one compiled backward pass over the longest window (see
+    event, or of a short series: one compiled backward pass over the longest window (see
     :mod:`fengkong.features.scan`)."""
     first = int(starts.min()) if len(starts) else end
     times, values, codes, passes = series.raw(first, end)
@@ -564,7 +592,7 @@ def _scan(group: _Group, series: Series, starts: np.ndarray, end: int, as_of: in
          max((len(codes) for codes in series.code_of), default=0), begin[order],
          group.scan_kind[order], group.scan_pair[order], group.scan_slot[order],
          group.window_lifetime[group.scan_window][order], layout.distinct_of,
-         series.baseline.codes, as_of, out)
+         baseline.codes, as_of, out)
 
 
 __all__ = ["LATE_TOLERANCE_MS", "LIFETIME_MS", "FeaturePlan", "Series", "compute", "window_ms"]

@@ -43,14 +43,14 @@ class SuffixIndex:
                  "filter_size", "max_size", "max_stack", "min_size", "min_stack", "newest")
 
     def __init__(self, pairs: int, stacks: int, distincts: int, filters: int,
-                 capacity: int) -> None:
+                 capacity: int, code_capacity: int) -> None:
         self.newest = np.full(pairs, -1, dtype=np.int64)
         self.max_stack = np.empty((stacks, capacity), dtype=np.int32)
         self.min_stack = np.empty((stacks, capacity), dtype=np.int32)
         self.max_size = np.zeros(stacks, dtype=np.int64)
         self.min_size = np.zeros(stacks, dtype=np.int64)
         # Last occurrence row of each value code (-1: not seen), and those rows sorted.
-        self.distinct_last = np.full((distincts, capacity), -1, dtype=np.int32)
+        self.distinct_last = np.full((distincts, code_capacity), -1, dtype=np.int32)
         self.distinct_rows = np.empty((distincts, capacity), dtype=np.int32)
         self.distinct_size = np.zeros(distincts, dtype=np.int64)
         self.filter_rows = np.empty((filters, capacity), dtype=np.int32)
@@ -128,7 +128,7 @@ def extend_index(values: np.ndarray, codes: np.ndarray, passes: np.ndarray, star
                 previous = distinct_last[slot, code]
                 size = distinct_size[slot]
                 if previous < 0:
-                    if folded_codes[slot, code]:
+                    if code < folded_codes.shape[1] and folded_codes[slot, code]:
                         folded_only[slot] -= 1
                 else:
                     # Drop the previous last occurrence from the sorted rows.

@@ -42,16 +42,19 @@ def _at(prefix: np.ndarray, row: int, column: int) -> float:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def read_additive(prefix: np.ndarray, starts: np.ndarray, end: int, window_of: np.ndarray,
+def read_additive(prefix: np.ndarray, starts: np.ndarray, lifetime: np.ndarray, end: int,
+                  window_of: np.ndarray,
                   value_column: np.ndarray, count_column: np.ndarray,
                   square_column: np.ndarray, kind: np.ndarray, slots: np.ndarray,
                   out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Count (0), sum (1), mean (2) and std (3, population) of each feature's window, from
-    the difference of two prefix rows. A start of -1 (lifetime windows) reads from zero,
-    so the folded events of the first prefix row count (:mod:`fengkong.features.retention`).
+    the difference of two prefix rows. Lifetime windows read from zero rather than from
+    the first prefix row, so that the folded events it totals count
+    (:mod:`fengkong.features.retention`).
     """
     for feature in range(slots.shape[0]):
-        start = starts[window_of[feature]]
+        window = window_of[feature]
+        start = -1 if lifetime[window] else starts[window]
         value = prefix[end, value_column[feature]] - _at(prefix, start, value_column[feature])
         code = kind[feature]
         if code <= 1:
