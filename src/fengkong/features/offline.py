@@ -178,7 +178,9 @@ class _Source:
                 self._refuse(name, kind, int(np.argmax(bad)))
         arrow = set(arrow)
         return {name: table[name].combine_chunks() if name in arrow
-                else table[name].to_numpy(zero_copy_only=False) for name in chosen}
+                else _texts(table[name]) if kind == "string"
+                else table[name].to_numpy(zero_copy_only=False)
+                for name, (kind, _) in chosen.items()}
 
     def _conversion(self, name: str, kind: str, required: bool) -> tuple[str, str]:
         """SQL for the column's converted value and for "this row's value is bad"."""
@@ -223,6 +225,19 @@ class _Source:
             f"{value!r} is not {_KIND_WORDS[kind]}"
         raise OfflineInputError(f"{self.what} {self.path}, column {name!r}, {where}: "
                                 f"{problem}", field=name)
+
+
+def _texts(column: Any) -> np.ndarray:
+    """A text column as an object array whose equal values share one Python string: a key
+    repeats across millions of events, and one string object per row would cost both the
+    conversion and gigabytes."""
+    import pyarrow as pa
+
+    encoded = column.combine_chunks().dictionary_encode()
+    distinct = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    distinct[:-1] = encoded.dictionary.to_pylist()  # the last slot, None, stands for null
+    codes = encoded.indices.fill_null(pa.scalar(len(distinct) - 1, encoded.indices.type))
+    return distinct[codes.to_numpy()]
 
 
 _KIND_WORDS = {"number": "a finite number", "string": "text", "bool": "true or false",
