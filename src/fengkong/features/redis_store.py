@@ -1,7 +1,7 @@
 """Feature state in Redis, shared by several decision servers.
 
 Every server keeps the same interface as :class:`~fengkong.features.state.MemoryFeatureState`
-(``ingest``, ``ingest_many``, ``compute``); Redis holds what they share:
+(``ingest``, ``ingest_many``, ``ingest_columns``, ``compute``); Redis holds what they share:
 
 * **one string per series** (key value x event type): its events as fixed-size binary
   records — timestamp, the values the plan reads, the filter verdicts — appended in arrival
@@ -9,8 +9,8 @@ Every server keeps the same interface as :class:`~fengkong.features.state.Memory
 * **one set of event ids per event type**, so that an event id is ingested once whichever
   server receives it.
 
-Ingest routes the events locally (``MemoryFeatureState.route``: filters, text codes, the
-series each event belongs to), then one Lua script checks the ids, marks them and appends the
+Ingest routes the events locally (``MemoryFeatureState.routed``: checks, filters, text codes,
+the series each event belongs to), then one Lua script checks the ids, marks them and appends the
 records *atomically*: an id is marked if and only if its records are written, so a server that
 dies mid-batch leaves nothing half done and the retry is not mistaken for a duplicate. Ids that
 turn out to be taken (another server had them) are dropped and the rest routed and sent again.
