@@ -9,11 +9,12 @@ Every server keeps the same interface as :class:`~fengkong.features.state.Memory
 * **one set of event ids per event type**, so that an event id is ingested once whichever
   server receives it.
 
-Ingest routes the events locally (``MemoryFeatureState.routed``: checks, filters, text codes,
-the series each event belongs to), then one Lua script checks the ids, marks them and appends the
-records *atomically*: an id is marked if and only if its records are written, so a server that
-dies mid-batch leaves nothing half done and the retry is not mistaken for a duplicate. Ids that
-turn out to be taken (another server had them) are dropped and the rest routed and sent again.
+Ingest routes the events locally (``MemoryFeatureState.routed``: checks, filters, text
+codes, the series each event belongs to), then one Lua script checks the ids, marks them and
+appends the records *atomically*: an id is marked if and only if its records are written, so
+a server that dies mid-batch leaves nothing half done and the retry is not mistaken for a
+duplicate. Ids that turn out to be taken (another server had them) are dropped and the rest
+routed and sent again.
 
 A query reads, in one round trip (a read-only script), each of the application's series from
 the byte offset this server has already consumed to the end, decodes the new records into a
