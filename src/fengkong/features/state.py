@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Any
 
 import numpy as np
@@ -606,14 +606,29 @@ def _numbers(values: list[Any]) -> np.ndarray:
             return np.array([math.nan if value is None else value for value in values],
                             dtype=np.float64)
         return np.array(values, dtype=np.float64)
-    texts = [value for value in dict.fromkeys(values) if type(value) is str]
-    codes: dict[Any, float] = dict(zip(texts, text_codes(texts).tolist(), strict=True))
+    codes = _known_text_codes([value for value in dict.fromkeys(values) if type(value) is str])
     if types <= {str, _NONE}:
         codes[None] = math.nan
         return np.fromiter(map(codes.__getitem__, values), dtype=np.float64, count=len(values))
     return np.array([codes[value] if type(value) is str else
                      math.nan if value is None else float(value) for value in values],
                     dtype=np.float64)
+
+
+def _known_text_codes(texts: list[str]) -> dict[Any, float]:
+    """The codes of these texts, from a cache of recent ones: a channel, a city or a
+    returning applicant's phone is hashed once, not in every batch."""
+    cache = _TEXT_CODES
+    missing = [text for text in texts if text not in cache]
+    if missing:
+        if len(cache) + len(missing) > _TEXT_CODES_KEPT:
+            cache.clear()  # crude but bounded; codes never change, so nothing is wrong
+        cache.update(zip(missing, text_codes(missing).tolist(), strict=True))
+    return {text: cache[text] for text in texts}
+
+
+_TEXT_CODES: dict[str, float] = {}
+_TEXT_CODES_KEPT = 1 << 17
 
 
 def _split_by_key(key: str, event_type: str, key_values: list[Any], times: np.ndarray,
@@ -698,10 +713,14 @@ def _position_keys(width: int) -> np.ndarray:
     return _splitmix(positions) | np.uint64(1)
 
 
+@lru_cache(maxsize=256)
+def _position_key_ints(width: int) -> tuple[int, ...]:
+    return tuple(_position_keys(width).tolist())
+
+
 def _text_code_of(value: str) -> float:
     """:func:`text_codes` of one value, with Python integers (the same arithmetic)."""
-    keys = _position_keys(len(value)).tolist()
-    total = sum(ord(character) * key for character, key in zip(value, keys, strict=True))
+    total = sum(map(mul, map(ord, value), _position_key_ints(len(value))))
     state = total & _MASK
     state = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     state = ((state ^ (state >> 27)) * 0x94D049BB133111EB) & _MASK
