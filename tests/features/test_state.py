@@ -4,8 +4,12 @@ garbage never raises."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -225,3 +229,14 @@ def test_garbage_columns_are_reported_never_raised(features: FeatureSet,
     report = state.ingest_columns("application", columns, timestamps)
     assert report.accepted + report.duplicates + len(report.rejected) == 8 or not columns
     state.compute({"phone": "p1", "device_id": "d1"}, 10 ** 12)
+
+
+def test_the_ingest_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
+    script = Path(__file__).parents[2] / "benchmarks" / "bench_features.py"
+    output = tmp_path / "figures.json"
+    subprocess.run([sys.executable, str(script), "--events", "5", "--queries", "3",
+                    "--repeat", "1", "--durable-dir", str(tmp_path), "--json", str(output)],
+                   check=True, capture_output=True)
+    figures = json.loads(output.read_text())
+    assert figures["ingest_columns_events_per_second"] > 0
+    assert figures["durable_ingest_1000_per_fsync_events_per_second"] > 0
