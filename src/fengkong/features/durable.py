@@ -38,7 +38,6 @@ import numpy as np
 
 from fengkong.errors import FengkongError
 from fengkong.features.kernels import FeaturePlan
-from fengkong.features.spec import EventValidationError
 from fengkong.features.state import IngestReport, MemoryFeatureState, Routed, Timestamps
 
 LOG_NAME = "events.wal"
@@ -95,12 +94,8 @@ class DurableFeatureState:
         """Add one event (logged and fsynced before this returns); False for a duplicate id;
         a bad event raises :class:`~fengkong.features.spec.EventValidationError`. One fsync
         per call: batch events with :meth:`ingest_many` where throughput matters."""
-        report = self.ingest_many(event_type, [event],
-                                  None if timestamp is None else [timestamp],
-                                  None if event_id is None else [event_id])
-        if report.rejected:
-            raise EventValidationError(report.rejected[0].message, field=report.rejected[0].field)
-        return report.accepted == 1
+        return self.ingest_many(event_type, [event], None if timestamp is None else [timestamp],
+                                None if event_id is None else [event_id]).single()
 
     def ingest_many(self, event_type: str, events: Sequence[Any],
                     timestamps: Timestamps | None = None,

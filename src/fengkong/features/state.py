@@ -92,6 +92,13 @@ class IngestReport:
     duplicates: int = 0
     rejected: list[RejectedEvent] = field(default_factory=list)
 
+    def single(self) -> bool:
+        """The outcome of a batch of one event, as ``ingest`` gives it: True if accepted,
+        False if a duplicate; a rejected event raises its error."""
+        if self.rejected:
+            raise EventValidationError(self.rejected[0].message, field=self.rejected[0].field)
+        return self.accepted == 1
+
 
 @dataclass(slots=True)
 class SeriesBatch:
@@ -206,13 +213,8 @@ class MemoryFeatureState:
         A bad event raises :class:`~fengkong.features.spec.EventValidationError` naming the
         field (a batch reports it instead, see :meth:`ingest_many`).
         """
-        report = self.ingest_many(event_type, [event],
-                                  None if timestamp is None else [timestamp],
-                                  None if event_id is None else [event_id])
-        if report.rejected:
-            rejected = report.rejected[0]
-            raise EventValidationError(rejected.message, field=rejected.field)
-        return report.accepted == 1
+        return self.ingest_many(event_type, [event], None if timestamp is None else [timestamp],
+                                None if event_id is None else [event_id]).single()
 
     def ingest_many(self, event_type: str, events: Sequence[Any],
                     timestamps: Timestamps | None = None,
