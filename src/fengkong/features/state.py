@@ -221,8 +221,9 @@ class MemoryFeatureState:
                     event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events of one type (a stream consumer's batch). Same result as
         :meth:`ingest` one by one; bad events are reported, the others ingested."""
-        batches, report = self.route(event_type, events, timestamps, event_ids)
-        self.apply(batches)
+        with _cycle_collection_paused():  # once for routing and applying
+            batches, report = self.route(event_type, events, timestamps, event_ids)
+            self.apply(batches)
         return report
 
     def ingest_columns(self, event_type: str, columns: Mapping[str, Any],
@@ -230,8 +231,9 @@ class MemoryFeatureState:
                        event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events given as columns: one sequence (or NumPy array) per field,
         all of the batch's length. Same result as :meth:`ingest_many` on the records."""
-        batches, report = self.route_columns(event_type, columns, timestamps, event_ids)
-        self.apply(batches)
+        with _cycle_collection_paused():
+            batches, report = self.route_columns(event_type, columns, timestamps, event_ids)
+            self.apply(batches)
         return report
 
     def route(self, event_type: str, events: Sequence[Any], timestamps: Timestamps | None = None,
