@@ -3,7 +3,10 @@
 Two ``RedisFeatureState`` instances stand for two decision servers sharing one namespace:
 whatever either ingests, the features either computes must equal those of one
 ``MemoryFeatureState`` fed the same calls in the same order (late events, duplicate ids sent
-to both servers, several keys and event types, filters, text values).
+to both servers, several keys and event types, filters, text values, bad events). Also: two
+servers in two threads, cache eviction, a spec with other columns, the example flow's
+features node, and — on Redis servers the tests start themselves — a restart that loses
+writes and a replica that batches wait for.
 """
 
 from __future__ import annotations
