@@ -115,9 +115,11 @@ class DurableFeatureState:
         return self._commit(event_type, self.memory.routed_columns(event_type, columns,
                                                                    timestamps, event_ids))
 
-    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
-        """Every planned feature for these key values, as of ``as_of`` (epoch ms)."""
-        return self.memory.compute(keys, as_of)
+    def compute(self, keys: Mapping[str, Any], as_of: int,
+                plan: FeaturePlan | None = None) -> np.ndarray:
+        """Every feature of ``plan`` (by default the state's) for these key values, as of
+        ``as_of`` (epoch ms)."""
+        return self.memory.compute(keys, as_of, plan)
 
     def close(self) -> None:
         """Release the log (and its lock). Everything acknowledged is already on disk."""

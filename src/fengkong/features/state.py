@@ -308,10 +308,12 @@ class MemoryFeatureState:
                     series = self.series[batch.series] = Series(self._layouts[key, event_type])
                 series.add_many(batch.timestamps, batch.values, batch.passes)
 
-    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
-        """Every planned feature for these key values, counting events strictly before
+    def compute(self, keys: Mapping[str, Any], as_of: int,
+                plan: FeaturePlan | None = None) -> np.ndarray:
+        """Every feature of ``plan`` (by default the state's; else one made by
+        ``self.plan.select(...)``) for these key values, counting events strictly before
         ``as_of`` (epoch ms); NaN where a feature has no value."""
-        return compute(self.plan, self.series, keys, as_of)
+        return compute(plan or self.plan, self.series, keys, as_of)
 
     # -- routing, column by column ---------------------------------------------------------
 
