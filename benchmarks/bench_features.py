@@ -128,6 +128,23 @@ def best_seconds(repeat: int, run: Callable[[], float]) -> float:
     return min(run() for _ in range(repeat))
 
 
+def live_latencies(features: Any, state: MemoryFeatureState, applicant: dict[str, str],
+                   now: int, queries: int) -> list[float]:
+    """Latencies (µs, sorted) of queries each made just after one new event of every type
+    arrived for the applicant's keys: the query settles them (merge, prefix sums, index)."""
+    rng = random.Random(1)
+    samples = []
+    for query in range(queries):
+        stamp = now + query * 60_000
+        for event_type, spec in features.events.items():
+            state.ingest(event_type, _event(event_type, spec.fields, applicant, rng), stamp,
+                         f"live-{query}-{event_type}")
+        begin = time.perf_counter_ns()
+        state.compute(applicant, stamp + 1)
+        samples.append((time.perf_counter_ns() - begin) / 1e3)
+    return sorted(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="events per key and type")
@@ -161,6 +178,17 @@ def main() -> None:
             batched.ingest_columns(event_type, values, stamps, ids)
         return time.perf_counter() - start
 
+    def settled() -> float:
+        """Batched ingest, then the work deferred to reads: settling every series (merge,
+        prefix sums, index), as if every key were queried afterwards."""
+        batched = MemoryFeatureState(plan)
+        start = time.perf_counter()
+        for event_type, events, stamps, ids in batches:
+            batched.ingest_many(event_type, events, stamps, ids)
+        for series in batched.series.values():
+            series.settle()
+        return time.perf_counter() - start
+
     def split() -> tuple[float, float]:
         batched = MemoryFeatureState(plan)
         routing = applying = 0.0
@@ -189,6 +217,7 @@ def main() -> None:
 
     batch_seconds = best_seconds(options.repeat, records)
     column_seconds = best_seconds(options.repeat, columns)
+    settled_seconds = best_seconds(options.repeat, settled)
     route_seconds = best_seconds(options.repeat, lambda: split()[0])
     apply_seconds = best_seconds(options.repeat, lambda: split()[1])
     durable_seconds = best_seconds(options.repeat, lambda: durable(batches)[0])
@@ -200,11 +229,14 @@ def main() -> None:
         state.compute(applicant, now)
         samples[query] = (time.perf_counter_ns() - begin) / 1e3
     samples.sort()
+    live = live_latencies(features, state, applicant, now, options.queries)
     results = {
         "machine": harness.machine(), "features": len(plan.names),
         "events_ingested": len(history), "ingest_events_per_second": len(history) / ingest_seconds,
         "ingest_batched_events_per_second": len(history) / batch_seconds,
         "ingest_columns_events_per_second": len(history) / column_seconds,
+        "ingest_and_settle_every_series_events_per_second": len(history) / settled_seconds,
+        "series": len(state.series),
         "route_batched_events_per_second": len(history) / route_seconds,
         "apply_batched_events_per_second": len(history) / apply_seconds,
         "durable_ingest_batched_events_per_second": len(history) / durable_seconds,
@@ -214,6 +246,10 @@ def main() -> None:
         "batches": len(batches),
         "compute_median_us": statistics.median(samples),
         "compute_p99_us": samples[int(len(samples) * 0.99)],
+        # Each query preceded by new events of the applicant's keys (a login, a repayment,
+        # an application), so that it pays for settling them, as a live query does.
+        "compute_after_new_events_median_us": statistics.median(live),
+        "compute_after_new_events_p99_us": live[int(len(live) * 0.99)],
     }
     print(json.dumps(results, indent=1))
     if options.json:

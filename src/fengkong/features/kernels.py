@@ -66,7 +66,7 @@ class _SeriesLayout:
     pair_needs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stack_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     distinct_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    coded_columns: tuple[int, ...] = ()
+    coded_columns: list[int] = field(default_factory=list)
     # Retention (fengkong.features.retention): the longest finite window, and how long
     # events are kept row by row (None: for ever).
     longest_ms: int = 0
@@ -228,12 +228,13 @@ class Series:
         enough have expired to be worth the move; True if it did (and rebuilt the index)."""
         retention = self.layout.retention_ms
         size = self._size
-        if retention is None or not size:
+        if retention is None or size < _FOLD_AT_LEAST:
             return False
         limit = int(self._times[size - 1]) - retention
-        expired = int(np.searchsorted(self._times[:size], limit, side="left"))
-        if expired < max(_FOLD_AT_LEAST, size // 4):
+        enough = max(_FOLD_AT_LEAST, size // 4)
+        if self._times[enough - 1] >= limit:  # fewer than enough have expired
             return False
+        expired = int(self._times[:size].searchsorted(limit, side="left"))
         layout = self.layout
         baseline = self._baseline
         if baseline is None:
@@ -255,21 +256,28 @@ class Series:
         return True
 
     def _codes_of(self, values: np.ndarray) -> np.ndarray:
-        """Small integer codes of the values of the columns distinct counts read."""
-        codes = np.zeros(values.shape, dtype=np.int32)
-        for column in self.layout.coded_columns:
-            code_of = self.code_of[column]
-            codes[:, column] = [code_of.setdefault(value, len(code_of))
-                                for value in values[:, column].tolist()]
-        most = max((len(self.code_of[column]) for column in self.layout.coded_columns),
-                   default=0)
+        """Small integer codes of the values of the columns distinct counts read (0 in the
+        other columns). A plain loop: most batches are a row or two, for which NumPy's
+        fancy indexing costs more than the dictionary lookups."""
+        coded = self.layout.coded_columns
+        if not coded:
+            return np.zeros(values.shape, dtype=np.int32)
+        code_of = self.code_of
+        lines = []
+        for row in values.tolist():
+            line = [0] * len(row)
+            for column in coded:
+                known = code_of[column]
+                line[column] = known.setdefault(row[column], len(known))
+            lines.append(line)
+        most = max(len(code_of[column]) for column in coded)
         if most > self._code_capacity:
             self._code_capacity = max(2 * self._code_capacity, most)
             if self._index is not None:
                 self._index.grow_codes(self._code_capacity)
             if self._baseline is not None:
                 self._baseline.grow_codes(self._code_capacity)
-        return codes
+        return np.array(lines, dtype=np.int32).reshape(values.shape)
 
     def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
         """Settle, then (first index per window, end index): the events in [as_of - w,
@@ -398,9 +406,9 @@ class _Group:
                 np.where(layout.pair_needs & bit,
                          np.cumsum((layout.pair_needs & bit) > 0) - 1, -1).astype(np.int64)
                 for bit in (1, 2))
-            layout.coded_columns = tuple(sorted({
+            layout.coded_columns = sorted({
                 int(column) for column, need in zip(layout.pair_column, layout.pair_needs,
-                                                    strict=True) if need & 2}))
+                                                    strict=True) if need & 2})
             layout.empty_baseline = Baseline(len(layout.pairs), layout.distincts,
                                              len(layout.filters), 0)
 
