@@ -201,7 +201,7 @@ def test_queries_made_now_match_the_definitions(seed: int) -> None:
                  "channel": rng.choice(["app", "web"])}
         state.ingest("application", event, timestamp, index)
         events.append((timestamp, event))
-        if rng.random() < 0.1:
+        if rng.random() < 0.04:
             keys = {"phone": rng.choice(phones), "device_id": rng.choice(devices)}
             as_of = max(ts for ts, _ in events) + rng.randint(-DAY, 3 * 3_600_000)
             got = state.compute(keys, as_of)
