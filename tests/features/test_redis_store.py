@@ -243,6 +243,25 @@ def test_concurrent_servers_ingest_each_event_once(namespace: str) -> None:
     reader.close()
 
 
+def test_a_selected_plan_reads_the_same_state(client: redis.Redis, namespace: str) -> None:
+    history = History(13)
+    writer = RedisFeatureState(PLAN, client, namespace=namespace)
+    reader = RedisFeatureState(PLAN, client, namespace=namespace)
+    reference = MemoryFeatureState(PLAN)
+    for _ in range(30):
+        batch = history.batch()
+        writer.ingest_many(*batch)
+        reference.ingest_many(*batch)
+    names = [name for name in PLAN.names if name.startswith("device_id.login.")][:3]
+    selected = PLAN.select(names)
+    keys = {"phone": "p1", "device_id": "d2"}
+    assert_same(reader.compute(keys, history.clock, selected),
+                reference.compute(keys, history.clock, selected))
+    assert reader.cached_series == 1  # it read the one series its features need
+    with pytest.raises(RedisStateError, match="select"):
+        reader.compute(keys, history.clock, make_plan(["1d"]))
+
+
 def test_ids_are_equal_as_in_memory(client: redis.Redis, namespace: str) -> None:
     state = RedisFeatureState(PLAN, client, namespace=namespace)
     reference = MemoryFeatureState(PLAN)

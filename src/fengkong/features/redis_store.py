@@ -280,11 +280,19 @@ class RedisFeatureState:
                 start = end
         return records
 
-    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
-        """Every planned feature for these key values, counting events strictly before
+    def compute(self, keys: Mapping[str, Any], as_of: int,
+                plan: FeaturePlan | None = None) -> np.ndarray:
+        """Every feature of ``plan`` (by default the state's; else one made by
+        ``self.plan.select(...)``) for these key values, counting events strictly before
         ``as_of`` (epoch ms); NaN where a feature has no value. Reads what other servers
-        ingested since this server last looked, in one round trip."""
-        wanted = [(group.key, keys[group.key], group.layout.event) for group in self.plan.groups
+        ingested since this server last looked (in the series ``plan`` reads), in one round
+        trip."""
+        plan = plan or self.plan
+        if any(self._layouts.get((group.key, group.layout.event)) is not group.layout
+               for group in plan.groups):
+            raise RedisStateError("the plan does not read this state's series: make it with "
+                                  "state.plan.select(names)")
+        wanted = [(group.key, keys[group.key], group.layout.event) for group in plan.groups
                   if keys.get(group.key) is not None]
         redis_keys = [self._redis_key(series) for series in wanted]
         replies = self._read_script(keys=redis_keys,
@@ -301,7 +309,7 @@ class RedisFeatureState:
         # This query's series were moved to the end, so the front is older ones.
         while len(self._series) > self.max_series:
             self._drop(next(iter(self._series)))
-        return compute(self.plan, self._series, keys, as_of)
+        return compute(plan, self._series, keys, as_of)
 
     def _update(self, series: SeriesKey, start: int, data: bytes) -> None:
         if start < self._consumed.get(series, 0):
