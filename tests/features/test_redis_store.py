@@ -461,6 +461,16 @@ def test_a_flow_decides_the_same_on_redis(client: redis.Redis, namespace: str) -
             state.ingest("application", application, clock + 1, f"A{index}")
 
 
+def test_an_unreachable_redis_fails_loudly() -> None:
+    """No Redis, no features: an error, never features computed from a stale or empty cache."""
+    state = RedisFeatureState(PLAN, "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    with pytest.raises(redis.ConnectionError):
+        state.compute(KEYS, DAY)
+    with pytest.raises(redis.ConnectionError):
+        state.ingest("application", EVENT, DAY, "a")
+    state.close()
+
+
 def test_text_responses_are_refused() -> None:
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     with pytest.raises(RedisStateError, match="decode_responses"):
