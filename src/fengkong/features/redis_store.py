@@ -298,11 +298,12 @@ class RedisFeatureState:
         replies = self._read_script(keys=redis_keys,
                                     args=[self._consumed.get(series, 0) for series in wanted])
         if replies[0] != self._server:
-            # Another Redis process than the one this cache was read from (a failover to a
-            # replica, a restart): it may lack writes the cache holds. Read everything again.
-            self.clear_cache()
+            if self._server is not None:
+                # Another Redis process than the one this cache was read from (a failover to
+                # a replica, a restart): it may lack writes the cache holds. Read it all again.
+                self.clear_cache()
+                replies = self._read_script(keys=redis_keys, args=[0] * len(wanted))
             self._server = replies[0]
-            replies = self._read_script(keys=redis_keys, args=[0] * len(wanted))
         for index, series in enumerate(wanted):
             self._update(series, int(replies[2 * index + 1]), replies[2 * index + 2])
         # Evict only now: a series of this query must not go before its reply is applied.
