@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
 import harness  # noqa: E402
-from bench_features import build_history  # noqa: E402
+from bench_features import build_history, stream_batches  # noqa: E402
 from fengkong.features.kernels import FeaturePlan  # noqa: E402
 from fengkong.features.redis_store import RedisFeatureState  # noqa: E402
 from fengkong.features.spec import load_feature_set  # noqa: E402
@@ -45,19 +45,6 @@ from fengkong.features.state import MemoryFeatureState  # noqa: E402
 
 DAY = 86_400_000
 NEW_EVENTS_EVERY = 20  # queries
-
-
-def _ingest_batched(state: Any, history: list[tuple[int, str, dict[str, Any]]],
-                    event_types: list[str]) -> None:
-    """The history in batches of 1,000 events, split by type (as a stream consumer takes them)."""
-    for offset in range(0, len(history), 1000):
-        chunk = history[offset:offset + 1000]
-        for event_type in event_types:
-            part = [(stamp, event, offset + i) for i, (stamp, kind, event) in enumerate(chunk)
-                    if kind == event_type]
-            if part:
-                state.ingest_many(event_type, [event for _, event, _ in part],
-                                  [stamp for stamp, _, _ in part], [i for _, _, i in part])
 
 
 def _timed(state: Any, keys: dict[str, str], as_of: int) -> tuple[float, np.ndarray]:
@@ -83,15 +70,17 @@ def main() -> None:
     features = load_feature_set(ROOT / "examples" / "features" / "credit.yaml")
     plan = FeaturePlan(features.features, features.events)
     applicant, now, history = build_history(features, options.events)
-    event_types = list(features.events)
+    batches = stream_batches(features, history)  # as a stream consumer takes them
     client = redis.Redis.from_url(options.url)
     namespace = f"bench:{uuid.uuid4().hex}"
     try:
         memory = MemoryFeatureState(plan)
         writer = RedisFeatureState(plan, client, namespace=namespace)
-        _ingest_batched(memory, history, event_types)
+        for batch in batches:
+            memory.ingest_many(*batch)
         start = time.perf_counter()
-        _ingest_batched(writer, history, event_types)
+        for batch in batches:
+            writer.ingest_many(*batch)
         ingest_seconds = time.perf_counter() - start
         memory.compute(applicant, now)  # compiles the numba kernels (cached on disk after)
 
