@@ -177,6 +177,28 @@ def test_the_plan_holds_exactly_the_features_the_flow_reads(world: dict[str, Any
     assert len(world["spec"].features) == 10_499
 
 
+class CountingStore(MemoryFeatureState):
+    """The in-process state, noting how many features each request computes."""
+
+    computed: list[int]
+
+    def compute(self, keys: Any, as_of: int, plan: FeaturePlan | None = None) -> Any:
+        values = super().compute(keys, as_of, plan)
+        self.computed.append(len(values))
+        return values
+
+
+def test_a_store_of_the_whole_spec_computes_only_what_the_flow_reads(
+        world: dict[str, Any]) -> None:
+    spec = world["spec"]
+    store = CountingStore(FeaturePlan(spec.features, spec.events))
+    store.computed = []
+    decision = fengkong.load(FLOW, services={"features": store})
+    response = decision.evaluate(world["replayed"][-1]["application"], trace=True)
+    assert set(response["trace"]["features"]["output"]["features"]) == PLANNED
+    assert store.computed == [len(PLANNED)]  # 7 of 10,499
+
+
 @pytest.mark.parametrize("store", ["flow_store", "full_store"])
 def test_decisions_match_the_rules_on_directly_computed_features(
         world: dict[str, Any], store: str) -> None:

@@ -21,15 +21,17 @@ JDM::
 
 When the graph loads, the node finds the features that the nodes after it read
 (``features["phone.application.count.7d"]``), refuses a name the spec does not declare
-(suggesting close ones), and keeps only those: a flow that reads two hundred of ten
-thousand declared variables computes two hundred — provided the store computes no more
-(:func:`flow_plan` gives the plan to build it with). The store is the engine's ``features``
-service: any object with a ``plan`` and ``compute(keys, as_of)`` (:class:`FeatureStore`).
+(suggesting close ones), and selects only those from the store's plan: a flow that reads
+two hundred of ten thousand declared variables computes two hundred, from a store that
+keeps all of them (:func:`flow_plan` gives the plan of a store that keeps no more). The
+store is the engine's ``features`` service: any object with a ``plan`` and
+``compute(keys, as_of, plan)`` (:class:`FeatureStore`).
 
 The node passes its input on and adds ``features``, an object of feature name to value
 (``null`` where a feature has no value, e.g. the mean of no event, and for every feature of
 an entity key the application does not carry: an unknown key is not a zero history).
-Importing this module registers the kind. See ``docs/feature-node.md``.
+The graph registry imports this module (registering the kind) the first time a flow uses
+it. See ``docs/feature-node.md``.
 """
 
 from __future__ import annotations
@@ -64,9 +66,11 @@ class FeatureStore(Protocol):
     @property
     def plan(self) -> FeaturePlan: ...
 
-    def compute(self, keys: Mapping[str, Any], as_of: int) -> np.ndarray:
-        """The plan's features for these key values, as of ``as_of`` (epoch ms), NaN where
-        undefined, in ``plan.names`` order."""
+    def compute(self, keys: Mapping[str, Any], as_of: int,
+                plan: FeaturePlan | None = None) -> np.ndarray:
+        """The features of ``plan`` (one selected from the store's own with
+        ``FeaturePlan.select``; by default the store's) for these key values, as of
+        ``as_of`` (epoch ms), NaN where undefined, in ``plan.names`` order."""
         ...
 
 
@@ -77,16 +81,14 @@ class FeatureNode:
     def __init__(self, plan: FeaturePlan, keys: Mapping[str, CompiledExpression],
                  as_of: CompiledExpression | None, store: FeatureStore,
                  key_types: Mapping[str, str | None]) -> None:
+        """``plan``: the features the flow reads, selected from the store's plan (so that
+        the store computes only those)."""
         self.plan = plan
         self.names = list(plan.names)
         self.keys = dict(keys)
         self.as_of = as_of
         self.store = store
         self.key_types = dict(key_types)
-        stored = {name: slot for slot, name in enumerate(store.plan.names)}
-        slots = [stored[name] for name in self.names]
-        # A store built for exactly this plan needs no gather.
-        self.slots = None if slots == list(range(len(stored))) else np.array(slots, np.intp)
         by_name = {feature.name: feature for feature in plan.features}
         # For a key the application lacks, the slots of the features that depend on it.
         self.slots_of_key = {
@@ -101,11 +103,9 @@ class FeatureNode:
         keys = {key: self._key(key, expression, node_input)
                 for key, expression in self.keys.items()}
         as_of = self._as_of(node_input)
-        values = self.store.compute(keys, as_of)
-        if self.slots is not None:
-            values = values[self.slots]
+        values = self.store.compute(keys, as_of, self.plan)
         missing = [key for key, value in keys.items() if value is None]
-        if missing and self.slots is None:
+        if missing:
             values = values.copy()  # the store's array is its own (it may keep it)
         for key in missing:
             values[self.slots_of_key[key]] = np.nan
@@ -145,11 +145,12 @@ def compile_features_node(node: NodeDefinition) -> FeatureNode:
     selected = _selected(node, spec, config)
     keys = _keys(node, spec, selected, config.get("keys"))
     as_of = _compiled(node, config["asOf"]) if config.get("asOf") is not None else None
+    names = [feature.name for feature in selected.features]
+    store = _store(node, names)
     try:
-        plan = FeaturePlan(selected.features, selected.events)
+        plan = store.plan.select(names)
     except FengkongError as error:
         raise node.error(error.message) from None
-    store = _store(node, plan)
     key_types = {key: _key_type(spec, key) for key in keys}
     return FeatureNode(plan, keys, as_of, store, key_types)
 
@@ -291,7 +292,7 @@ def _compiled(node: NodeDefinition, source: Any, what: str = "config.asOf"
         raise error.in_expression(source).at_node(node.id, node.name) from None
 
 
-def _store(node: NodeDefinition, plan: FeaturePlan) -> FeatureStore:
+def _store(node: NodeDefinition, names: list[str]) -> FeatureStore:
     store = node.services.get(STORE_SERVICE)
     if store is None:
         raise node.error(f"no feature store: pass one to the engine as the "
@@ -302,7 +303,7 @@ def _store(node: NodeDefinition, plan: FeaturePlan) -> FeatureStore:
         raise node.error(f"the {STORE_SERVICE!r} service is a {type(store).__name__}, not a "
                          "feature store (with a plan and compute(keys, as_of))")
     stored = set(store.plan.names)
-    absent = [name for name in plan.names if name not in stored]
+    absent = [name for name in names if name not in stored]
     if absent:
         raise node.error(f"the feature store does not compute {len(absent)} of the features "
                          f"the flow reads ({', '.join(absent[:3])}...); build it with "
