@@ -182,3 +182,17 @@ def test_benchmarks_run_at_tiny_size(tmp_path: Path, monkeypatch: pytest.MonkeyP
     results = json.loads((tmp_path / "duckdb.json").read_text())
     assert results["features"] == 250
     assert results["mismatches"] == {"exact": 0, "within_1e-9": 0}
+
+
+def test_a_feature_may_aggregate_the_event_time_itself(tmp_path: Path) -> None:
+    spec = load_feature_set({
+        "version": 1, "keys": ["phone"],
+        "events": {"application": {"timestamp": "applied_at",
+                                   "fields": {"phone": "string", "amount": "number"}}},
+        "templates": [{"keys": ["phone"], "events": ["application"],
+                       "aggregations": ["max(applied_at)"], "windows": ["lifetime"]}]})
+    events, queries = files(tmp_path)
+    backfill_files(spec, {"application": events["application"]}, queries,
+                   tmp_path / "out.parquet")
+    latest = pq.read_table(tmp_path / "out.parquet")["phone.application.applied_at.max.lifetime"]
+    assert latest.to_pylist() == [2 * DAY, None, 2 * DAY]  # b, c (p2 applies later), a

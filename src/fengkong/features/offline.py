@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from fengkong.errors import FengkongError
+from fengkong.features.spec import EventType
 
 __all__ = ["ApplicationTable", "EventColumns", "FeatureWriter", "OfflineInputError",
            "count_rows", "filter_fields", "read_applications", "read_events"]
@@ -89,9 +90,11 @@ class ApplicationTable:
         return len(self.as_of)
 
 
-def read_events(path: str | Path, event_type: Any, fields: Iterable[str]) -> EventColumns:
-    """The events of ``event_type`` (a spec ``EventType``) in ``path``: its timestamp, the
+def read_events(path: str | Path, event_type: EventType, fields: Iterable[str]
+                ) -> EventColumns:
+    """The events of ``event_type`` (declared in the spec) in ``path``: its timestamp, the
     given ``fields`` and ``event_id`` when the file has one."""
+    fields = list(fields)
     source = _Source(Path(path), f"events file for {event_type.name!r}")
     wanted = {name: event_type.fields[name] for name in fields}
     wanted.pop(event_type.timestamp, None)
@@ -99,9 +102,10 @@ def read_events(path: str | Path, event_type: Any, fields: Iterable[str]) -> Eve
         name: (kind, False) for name, kind in wanted.items()}},
         optional={EVENT_ID: ("id", False)})
     ids = read.pop(EVENT_ID, None)
-    timestamps = read.pop(event_type.timestamp)
-    return EventColumns(timestamps.astype(np.int64), read, ids,
-                        f"{source.what} {source.path}")
+    timestamps = read[event_type.timestamp].astype(np.int64)
+    if event_type.timestamp not in fields:  # else a feature aggregates it (max, last)
+        del read[event_type.timestamp]
+    return EventColumns(timestamps, read, ids, f"{source.what} {source.path}")
 
 
 def read_applications(path: str | Path, keys: Mapping[str, str], id_column: str,
