@@ -405,17 +405,32 @@ class _Job:
 def _partition(chosen: FeatureSet, names: Sequence[str], events: Mapping[str, int],
                applications: int, workers: int) -> list[list[str]]:
     """The output features split into at most ``workers`` shares by (key, event type)
-    group — a group's features read only its own series — balancing the work: a group
-    ingests every event of its type (``events``: how many) and is read once per
-    application. A ratio goes with its numerator's group (the share computes its
-    denominator too, whatever the group)."""
+    group — a group's features read only its own series — balancing the work (largest
+    first, each to the least loaded share). A ratio goes with its numerator's group (the
+    share computes its denominator too, whatever the group).
+
+    What a group costs, as measured on the example spec: each event of its type
+    (``events``: how many) is routed, and coded once more for each text field the group
+    counts distinct values of; each application reads the group's features, about ten
+    features costing what routing an event does."""
     group_of = {feature.name: (feature.key, feature.event) for feature in chosen.features}
-    cost = {group: events.get(str(group[1]), 0) + applications
-            for group in dict.fromkeys(group_of[name] for name in names)}
+    groups = dict.fromkeys(group_of[name] for name in names)
+    features = dict.fromkeys(groups, 0)
+    texts: dict[tuple[Any, Any], set[str]] = {group: set() for group in groups}
+    for feature in chosen.features:
+        group = (feature.key, feature.event)
+        if group not in groups:
+            continue
+        features[group] += 1
+        if feature.field is not None and \
+                chosen.events[feature.event].fields[feature.field] == "string":
+            texts[group].add(feature.field)
+    cost = {group: events.get(str(group[1]), 0) * (1 + len(texts[group])) +
+            applications * (1 + features[group] / 10) for group in groups}
     shares: list[list[str]] = [[] for _ in range(min(workers, len(cost)))]
     loads = [0.0] * len(shares)
     share_of = {}
-    for group in sorted(cost, key=lambda group: -cost[group]):  # largest first, to the least
+    for group in sorted(cost, key=lambda group: -cost[group]):
         lightest = loads.index(min(loads))
         share_of[group] = lightest
         loads[lightest] += cost[group]
