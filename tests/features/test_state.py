@@ -240,3 +240,16 @@ def test_the_ingest_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     figures = json.loads(output.read_text())
     assert figures["ingest_columns_events_per_second"] > 0
     assert figures["durable_ingest_1000_per_fsync_events_per_second"] > 0
+
+
+def test_text_codes_survive_the_cache_filling_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache of recent text codes is bounded: when it is cleared, a batch mixing cached
+    and new texts still gets every code (a million-application backfill overflowed it)."""
+    from fengkong.features import state
+
+    monkeypatch.setattr(state, "_TEXT_CODES_KEPT", 8)
+    monkeypatch.setattr(state, "_TEXT_CODES", {})
+    first = [f"phone-{index}" for index in range(6)]
+    assert state._known_text_codes(first) == {text: text_code(text) for text in first}
+    mixed = [*first[:3], *(f"card-{index}" for index in range(4))]  # overflows: clears
+    assert state._known_text_codes(mixed) == {text: text_code(text) for text in mixed}

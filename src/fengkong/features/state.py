@@ -629,6 +629,7 @@ def _known_text_codes(texts: list[str]) -> dict[Any, float]:
     if missing:
         if len(cache) + len(missing) > _TEXT_CODES_KEPT:
             cache.clear()  # crude but bounded; codes never change, so nothing is wrong
+            missing = texts  # the ones that were cached are gone too
         cache.update(zip(missing, text_codes(missing).tolist(), strict=True))
     return {text: cache[text] for text in texts}
 
