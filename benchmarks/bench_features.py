@@ -18,6 +18,7 @@ state. Then the latency of computing every feature of the spec for one applicati
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
@@ -123,9 +124,14 @@ def as_columns(features: Any, batch: Batch) -> tuple[str, dict[str, Any], Any, A
     return event_type, columns, np.array(stamps, dtype=np.int64), np.array(ids)
 
 
-def best_seconds(repeat: int, run: Callable[[], float]) -> float:
-    """The fastest of ``repeat`` runs (each returns the seconds it measured itself)."""
-    return min(run() for _ in range(repeat))
+def median_seconds(repeat: int, run: Callable[[], float]) -> float:
+    """The median of ``repeat`` runs (each returns the seconds it measured itself). The
+    previous run's state is collected first, so that no run pays for freeing another's."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        times.append(run())
+    return statistics.median(times)
 
 
 def live_latencies(features: Any, state: MemoryFeatureState, applicant: dict[str, str],
@@ -149,7 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="events per key and type")
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each batched measure")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each batched measure")
     parser.add_argument("--durable-dir", type=Path, help="where the durable state's log goes")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
@@ -215,12 +221,12 @@ def main() -> None:
 
     thousands = type_batches(features, history)
 
-    batch_seconds = best_seconds(options.repeat, records)
-    column_seconds = best_seconds(options.repeat, columns)
-    settled_seconds = best_seconds(options.repeat, settled)
-    route_seconds = best_seconds(options.repeat, lambda: split()[0])
-    apply_seconds = best_seconds(options.repeat, lambda: split()[1])
-    durable_seconds = best_seconds(options.repeat, lambda: durable(batches)[0])
+    batch_seconds = median_seconds(options.repeat, records)
+    column_seconds = median_seconds(options.repeat, columns)
+    settled_seconds = median_seconds(options.repeat, settled)
+    route_seconds = median_seconds(options.repeat, lambda: split()[0])
+    apply_seconds = median_seconds(options.repeat, lambda: split()[1])
+    durable_seconds = median_seconds(options.repeat, lambda: durable(batches)[0])
     durable_runs = [durable(thousands) for _ in range(options.repeat)]
     state.compute(applicant, now)  # compiles the numba scan (cached on disk afterwards)
     samples = [0.0] * options.queries
@@ -241,8 +247,8 @@ def main() -> None:
         "apply_batched_events_per_second": len(history) / apply_seconds,
         "durable_ingest_batched_events_per_second": len(history) / durable_seconds,
         "durable_ingest_1000_per_fsync_events_per_second":
-            len(history) / min(run[0] for run in durable_runs),
-        "durable_replay_events_per_second": len(history) / min(run[1] for run in durable_runs),
+            len(history) / statistics.median(run[0] for run in durable_runs),
+        "durable_replay_events_per_second": len(history) / statistics.median(run[1] for run in durable_runs),
         "batches": len(batches),
         "compute_median_us": statistics.median(samples),
         "compute_p99_us": samples[int(len(samples) * 0.99)],

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter, mul
+from operator import attrgetter, itemgetter, mul
 from typing import Any
 
 import numpy as np
@@ -108,6 +108,9 @@ class SeriesBatch:
     timestamps: np.ndarray  # int64 epoch ms
     values: np.ndarray  # float64, one column per value field of the series' layout
     passes: np.ndarray  # bool, one column per filter of the series' layout
+
+
+_fields_of = attrgetter("series", "timestamps", "values", "passes")
 
 
 @dataclass
@@ -300,13 +303,13 @@ class MemoryFeatureState:
 
     def apply(self, batches: Sequence[SeriesBatch]) -> None:
         """Add routed events to their series (created on first sight)."""
+        kept, layouts = self.series, self._layouts
         with _cycle_collection_paused():
-            for batch in batches:
-                series = self.series.get(batch.series)
+            for name, timestamps, values, passes in map(_fields_of, batches):
+                series = kept.get(name)
                 if series is None:
-                    key, _, event_type = batch.series
-                    series = self.series[batch.series] = Series(self._layouts[key, event_type])
-                series.add_many(batch.timestamps, batch.values, batch.passes)
+                    series = kept[name] = Series(layouts[name[0], name[2]])
+                series.add_many(timestamps, values, passes)
 
     def compute(self, keys: Mapping[str, Any], as_of: int,
                 plan: FeaturePlan | None = None) -> np.ndarray:
