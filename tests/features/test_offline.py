@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fengkong.errors import FengkongError
 from fengkong.features.backfill import backfill_files, select_features
 from fengkong.features.offline import OfflineInputError
 from fengkong.features.spec import FeatureSpecError, load_feature_set
@@ -196,3 +197,16 @@ def test_a_feature_may_aggregate_the_event_time_itself(tmp_path: Path) -> None:
                    tmp_path / "out.parquet")
     latest = pq.read_table(tmp_path / "out.parquet")["phone.application.applied_at.max.lifetime"]
     assert latest.to_pylist() == [2 * DAY, None, 2 * DAY]  # b, c (p2 applies later), a
+
+
+def test_without_the_offline_extra_the_error_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import importlib.util
+
+    from fengkong.features import offline
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "duckdb" else real(name, *rest))
+    with pytest.raises(FengkongError, match=r"needs duckdb: pip install 'fengkong\[offline\]'"):
+        offline.read_applications(tmp_path / "applications.parquet", {}, "id", "at")

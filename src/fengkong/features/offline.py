@@ -25,6 +25,7 @@ million rows by a thousand features never sit in memory at once. A feature witho
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,10 +128,20 @@ def count_rows(path: str | Path) -> int:
     return int(found[0]) if found is not None else 0
 
 
+def _require_offline_extra() -> None:
+    """DuckDB and pyarrow are an optional extra (the decision service does not need them):
+    without them, say how to get them rather than fail on an import."""
+    missing = [name for name in ("duckdb", "pyarrow") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise FengkongError(f"reading and writing files for the backfill needs "
+                            f"{' and '.join(missing)}: pip install 'fengkong[offline]'")
+
+
 class _Source:
     """One input file, seen through DuckDB."""
 
     def __init__(self, path: Path, what: str) -> None:
+        _require_offline_extra()
         import duckdb
 
         self.path = path
@@ -271,6 +282,7 @@ class FeatureWriter:
 
     def __init__(self, path: str | Path, id_column: str, id_type: Any,
                  names: Sequence[str]) -> None:
+        _require_offline_extra()
         import pyarrow as pa
         import pyarrow.parquet as pq
 
