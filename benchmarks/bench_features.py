@@ -170,11 +170,15 @@ def main() -> None:
     batches = stream_batches(features, history)
     column_batches = [as_columns(features, batch) for batch in batches]
 
-    def records() -> float:
+    def records(settle: bool = False) -> float:
+        """Batched ingest; with ``settle``, also the work deferred to reads: settling every
+        series (merge, prefix sums, index), as if every key were queried afterwards."""
         batched = MemoryFeatureState(plan)
         start = time.perf_counter()
         for event_type, events, stamps, ids in batches:
             batched.ingest_many(event_type, events, stamps, ids)
+        for series in batched.series.values() if settle else ():
+            series.settle()
         return time.perf_counter() - start
 
     def columns() -> float:
@@ -182,17 +186,6 @@ def main() -> None:
         start = time.perf_counter()
         for event_type, values, stamps, ids in column_batches:
             batched.ingest_columns(event_type, values, stamps, ids)
-        return time.perf_counter() - start
-
-    def settled() -> float:
-        """Batched ingest, then the work deferred to reads: settling every series (merge,
-        prefix sums, index), as if every key were queried afterwards."""
-        batched = MemoryFeatureState(plan)
-        start = time.perf_counter()
-        for event_type, events, stamps, ids in batches:
-            batched.ingest_many(event_type, events, stamps, ids)
-        for series in batched.series.values():
-            series.settle()
         return time.perf_counter() - start
 
     def split() -> tuple[float, float]:
@@ -223,7 +216,7 @@ def main() -> None:
 
     batch_seconds = median_seconds(options.repeat, records)
     column_seconds = median_seconds(options.repeat, columns)
-    settled_seconds = median_seconds(options.repeat, settled)
+    settled_seconds = median_seconds(options.repeat, lambda: records(settle=True))
     route_seconds = median_seconds(options.repeat, lambda: split()[0])
     apply_seconds = median_seconds(options.repeat, lambda: split()[1])
     durable_seconds = median_seconds(options.repeat, lambda: durable(batches)[0])
