@@ -162,7 +162,7 @@ class _Readers:
 
     def drop(self, state: MemoryFeatureState, key: str, value: Any) -> None:
         for event_type in self.events_of[key]:
-            state.series.pop((key, value, event_type), None)
+            state.forget((key, value, event_type))
 
 
 def _chunks(times: np.ndarray, rows: int, span: int | None) -> Iterator[slice]:

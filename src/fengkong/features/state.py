@@ -188,6 +188,11 @@ class _Checks:
 class MemoryFeatureState:
     """Series for every key value seen, in this process.
 
+    ``series`` holds the series that have been read. The events of a key value nobody has
+    asked about yet wait as the routed arrays they came in (most key values of most events
+    are never queried: a login's IP, a repayment's card); its :class:`Series` is made on
+    its first read. :meth:`settle` makes and settles every one.
+
     Event types and field types come from the plan's event types (the spec); a plan built
     from bare features has none, and then every field is taken as it comes (numbers,
     booleans, text) and timestamps must be passed in.
@@ -196,6 +201,7 @@ class MemoryFeatureState:
     def __init__(self, plan: FeaturePlan) -> None:
         self.plan = plan
         self.series: dict[SeriesKey, Series] = {}
+        self._waiting: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.seen_ids: set[tuple[str, Any]] = set()
         self._layouts = {(group.key, group.layout.event): group.layout for group in plan.groups}
         self._groups: dict[str, list[Any]] = {}
@@ -302,21 +308,51 @@ class MemoryFeatureState:
                            event_ids)
 
     def apply(self, batches: Sequence[SeriesBatch]) -> None:
-        """Add routed events to their series (created on first sight)."""
-        kept, layouts = self.series, self._layouts
+        """Add routed events to their series (those not read yet keep them waiting)."""
+        kept, waiting = self.series, self._waiting
         with _cycle_collection_paused():
             for name, timestamps, values, passes in map(_fields_of, batches):
                 series = kept.get(name)
-                if series is None:
-                    series = kept[name] = Series(layouts[name[0], name[2]])
-                series.add_many(timestamps, values, passes)
+                if series is not None:
+                    series.add_many(timestamps, values, passes)
+                    continue
+                parts = waiting.get(name)
+                if parts is None:
+                    waiting[name] = [(timestamps, values, passes)]
+                else:
+                    parts.append((timestamps, values, passes))
 
     def compute(self, keys: Mapping[str, Any], as_of: int,
                 plan: FeaturePlan | None = None) -> np.ndarray:
         """Every feature of ``plan`` (by default the state's; else one made by
         ``self.plan.select(...)``) for these key values, counting events strictly before
         ``as_of`` (epoch ms); NaN where a feature has no value."""
-        return compute(plan or self.plan, self.series, keys, as_of)
+        plan = plan or self.plan
+        if self._waiting:
+            for group in plan.groups:
+                self._made((group.key, keys.get(group.key), group.layout.event))
+        return compute(plan, self.series, keys, as_of)
+
+    def settle(self) -> None:
+        """Make and settle every series now rather than on its first read (before a
+        snapshot, or to measure the work reads would do)."""
+        for name in list(self._waiting):
+            self._made(name)
+        for series in self.series.values():
+            series.settle()
+
+    def forget(self, name: SeriesKey) -> None:
+        """Drop a series and its events (the backfill, after a key value's last read)."""
+        self.series.pop(name, None)
+        self._waiting.pop(name, None)
+
+    def _made(self, name: SeriesKey) -> None:
+        """The series ``name`` made from its waiting events, if it has any."""
+        parts = self._waiting.pop(name, None)
+        if parts is not None:
+            series = self.series[name] = Series(self._layouts[name[0], name[2]])
+            for timestamps, values, passes in parts:
+                series.add_many(timestamps, values, passes)
 
     # -- routing, column by column ---------------------------------------------------------
 
