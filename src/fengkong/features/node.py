@@ -40,8 +40,6 @@ import difflib
 import fnmatch
 import time
 from collections.abc import Mapping
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,7 +49,7 @@ from fengkong.errors import FengkongError, GraphLoadError, InputValidationError
 from fengkong.expr import CompiledExpression, compile_expression
 from fengkong.features.kernels import FeaturePlan
 from fengkong.features.references import FEATURES, downstream_references
-from fengkong.features.spec import FeatureSet, load_feature_set, load_project
+from fengkong.features.spec import FeatureSet, epoch_milliseconds, load_feature_set, load_project
 from fengkong.graph.loaders import DirectoryLoader
 from fengkong.graph.model import parse_graph
 from fengkong.graph.registry import NodeDefinition, NodeResult, register_node_kind
@@ -326,24 +324,10 @@ def _keys_of(by_name: Mapping[str, Any], name: str) -> set[str]:
 
 
 def _epoch_milliseconds(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal | float):
-        try:
-            whole = int(value)
-        except (ValueError, OverflowError):  # NaN, infinity
-            return None
-        return whole if whole == value else None
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        # No offset, no answer: guessing the zone would shift every window.
-        return int(moment.timestamp() * 1000) if moment.tzinfo is not None else None
-    return None
+    # A number from a ZEN expression may arrive as a float; a whole one is a moment.
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    return epoch_milliseconds(value)
 
 
 __all__ = ["STORE_SERVICE", "FeatureNode", "FeatureStore", "compile_features_node",

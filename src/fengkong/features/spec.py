@@ -85,8 +85,10 @@ class EventValidationError(FengkongError):
     kind = "event_validation"
 
 
-def _checked(event_type: str, name: str, kind: str, value: Any) -> Any:
-    """``value`` of a field of type ``kind``, timestamps as epoch milliseconds."""
+def checked_value(event_type: str, name: str, kind: str, value: Any) -> Any:
+    """``value`` of a field of type ``kind``, timestamps as epoch milliseconds; an
+    :class:`EventValidationError` naming the field when it is not one (the ingest path
+    checks whole columns with it too)."""
     if kind == "timestamp":
         return _epoch_milliseconds(event_type, name, value)
     # bool is an int in Python, so it is told apart from numbers explicitly.
@@ -100,20 +102,27 @@ def _checked(event_type: str, name: str, kind: str, value: Any) -> Any:
     return value
 
 
-def _epoch_milliseconds(event_type: str, name: str, value: Any) -> int:
+def epoch_milliseconds(value: Any) -> int | None:
+    """A moment as epoch milliseconds: an integer (or an integral ``Decimal``, as JSON read
+    with decimal numbers gives), or ISO 8601 text with a UTC offset; None for anything else.
+    A time without an offset is refused: guessing the zone would shift every window."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    # JSON read with decimal numbers (as the CLI and the service read it) gives Decimal.
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            moment = None
-        # A time without an offset is refused: guessing the zone would shift every window.
-        if moment is not None and moment.tzinfo is not None:
-            return int(moment.timestamp() * 1000)
+            return None
+        return int(moment.timestamp() * 1000) if moment.tzinfo is not None else None
+    return None
+
+
+def _epoch_milliseconds(event_type: str, name: str, value: Any) -> int:
+    moment = epoch_milliseconds(value)
+    if moment is not None:
+        return moment
     raise EventValidationError(f"timestamp {name!r} of a {event_type!r} event must be epoch "
                                "milliseconds or ISO 8601 with a UTC offset "
                                f"(2026-05-01T09:30:00+08:00), not {value!r}", field=name)
@@ -215,7 +224,7 @@ class FeatureSet:
                 raise EventValidationError(f"unknown field {name!r} of event type "
                                            f"{event_type!r} (fields: {', '.join(event.fields)})",
                                            field=name)
-            out[name] = None if value is None else _checked(event_type, name, kind, value)
+            out[name] = None if value is None else checked_value(event_type, name, kind, value)
         return out, out[event.timestamp]
 
 

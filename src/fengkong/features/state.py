@@ -48,7 +48,7 @@ from fengkong.expr.vector import (
     compile_vector,
 )
 from fengkong.features.kernels import FeaturePlan, Series, compute
-from fengkong.features.spec import EventType, EventValidationError, _checked
+from fengkong.features.spec import EventType, EventValidationError, checked_value
 
 SeriesKey = tuple[str, Any, str]  # (key name, key value, event type)
 Timestamps = np.ndarray | Sequence[Any]
@@ -625,7 +625,7 @@ def _checked_values(event_type: str, name: Any, kind: str | None, values: list[A
                     raise EventValidationError(f"field {name!r} of a {event_type!r} event must "
                                                f"be a number, text or bool, not {value!r}",
                                                field=str(name))
-                values[row] = _checked(event_type, name, kind, value)
+                values[row] = checked_value(event_type, name, kind, value)
             except EventValidationError as error:
                 checks.reject([row], str(name), error.message)
                 values[row] = None
