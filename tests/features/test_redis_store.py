@@ -148,6 +148,14 @@ class History:
         return keys, self.clock + rng.randrange(-12 * HOUR, 3 * DAY)
 
 
+def feed(history: History, batches: int, *states: Any) -> None:
+    """The same next ``batches`` batches of the history into every state."""
+    for _ in range(batches):
+        batch = history.batch()
+        for state in states:
+            state.ingest_many(*batch)
+
+
 def assert_same(actual: np.ndarray, expected: np.ndarray) -> None:
     np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0, equal_nan=True)
 
@@ -196,10 +204,7 @@ def test_a_new_server_reads_the_whole_history(client: redis.Redis, namespace: st
     history = History(11)
     writer = RedisFeatureState(PLAN, client, namespace=namespace)
     reference = MemoryFeatureState(PLAN)
-    for _ in range(60):
-        batch = history.batch()
-        writer.ingest_many(*batch)
-        reference.ingest_many(*batch)
+    feed(history, 60, writer, reference)
     fresh = RedisFeatureState(PLAN, client, namespace=namespace)
     keys = {"phone": "p2", "device_id": "d1"}
     assert_same(fresh.compute(keys, history.clock), reference.compute(keys, history.clock))
@@ -248,10 +253,7 @@ def test_a_selected_plan_reads_the_same_state(client: redis.Redis, namespace: st
     writer = RedisFeatureState(PLAN, client, namespace=namespace)
     reader = RedisFeatureState(PLAN, client, namespace=namespace)
     reference = MemoryFeatureState(PLAN)
-    for _ in range(30):
-        batch = history.batch()
-        writer.ingest_many(*batch)
-        reference.ingest_many(*batch)
+    feed(history, 30, writer, reference)
     names = [name for name in PLAN.names if name.startswith("device_id.login.")][:3]
     selected = PLAN.select(names)
     keys = {"phone": "p1", "device_id": "d2"}
