@@ -122,3 +122,31 @@ class EvaluationLimitError(FengkongError):
     """A graph evaluation that exceeded a safety limit (sub-decision depth, loop size)."""
 
     kind = "evaluation_limit"
+
+
+class ModelInputError(FengkongError):
+    """A model asked to score a row it cannot: an unknown feature name, a value of the wrong
+    type. ``field`` names the feature."""
+
+    kind = "model_input"
+
+
+class ModelArtifactError(FengkongError):
+    """A model artifact folder that cannot be loaded: a missing or malformed file, or a file
+    whose SHA-256 does not match the one its metadata recorded (the model refuses to load)."""
+
+    kind = "model_artifact"
+
+
+class DatasetError(FengkongError):
+    """A public data set that cannot be fetched or read: the package registry unreachable
+    and nothing cached, a checksum mismatch, an archive without the expected member."""
+
+    kind = "dataset"
+
+
+class PricingError(FengkongError):
+    """A pricing or limit request with inputs that cannot be priced (a negative income, a
+    PD outside [0, 1], a product without a term). ``field`` names the input."""
+
+    kind = "pricing"

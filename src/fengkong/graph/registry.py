@@ -148,7 +148,12 @@ def unregister_node_kind(kind: str) -> None:
 # The kinds fengkong itself provides, by the module that registers each: imported on first
 # use, so that a graph using them loads without the caller importing anything, while the
 # graph package does not depend on the features (or models...) packages.
-_BUILTIN_KINDS = {"features": "fengkong.features.node"}
+_BUILTIN_KINDS = {
+    "features": "fengkong.features.node",
+    "scorecard": "fengkong.models.node",
+    "model": "fengkong.models.node",
+    "pricing": "fengkong.pricing.node",
+}
 
 
 def custom_node_compiler(kind: str) -> CustomNodeCompiler | None:

@@ -1,0 +1,1 @@
+"""Credit models: training, artifacts, request-path scorers and reason codes."""
