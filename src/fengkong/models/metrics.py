@@ -65,9 +65,16 @@ def gini(defaults: np.ndarray, risk: np.ndarray) -> float:
 
 def roc_curve(defaults: np.ndarray, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """False and true positive rates at every distinct cut-off, from (0, 0) to (1, 1)."""
-    y, r = _outcomes_and(defaults, risk, "risk")
-    _, tpr, fpr = _cumulative(y, r)
+    _, tpr, fpr = cutoff_rates(defaults, risk)
     return np.r_[0.0, fpr], np.r_[0.0, tpr]
+
+
+def cutoff_rates(defaults: np.ndarray,
+                 risk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of ``risk``, highest first, and at each the share of bads (true
+    positive rate) and the share of goods (false positive rate) at or above it: the points
+    of the ROC curve and the two curves of a KS chart."""
+    return _cumulative(*_outcomes_and(defaults, risk, "risk"))
 
 
 def ks(defaults: np.ndarray, risk: np.ndarray) -> KS:
