@@ -198,7 +198,7 @@ def _ks(figure: Any, y: np.ndarray, s: np.ndarray, risk: np.ndarray,
     axes.step(x, np.r_[0.0, fpr], where="post", color=GOOD_COLOUR, label="goods")
     cut = figures["ks_score"]
     axes.vlines(cut, fpr[at], tpr[at], colors="black", linestyles="--", linewidth=1.2,
-                label=f"KS = {figures['ks']:.3f} at score {cut:.6g}")
+                label=f"KS = {figures['ks']:.3f} at score {cut:.5g}")
     axes.set_ylim(0, 1.02)
     axes.set_xlabel(_score_label(higher_is_better))
     axes.set_ylabel("cumulative share, from the riskiest score")
