@@ -257,12 +257,15 @@ def _calibration(figure: Any, y: np.ndarray, s: np.ndarray, risk: np.ndarray,
 def _overview(metadata: Mapping[str, Any]) -> str:
     kind = metadata.get("kind")
     target = metadata.get("target")
-    higher_is_better = metadata.get("higher_is_better", kind == "scorecard")
+    higher_is_better = metadata.get("higher_is_better")
+    if higher_is_better is None and kind in ("scorecard", "gbdt"):
+        higher_is_better = kind == "scorecard"
     scale = {"scorecard": "scorecard points", "gbdt": "gradient-boosted trees' log-odds of "
              "default"}.get(str(kind), "a score")
+    if higher_is_better is not None:
+        scale += " (higher is better)" if higher_is_better else " (higher is riskier)"
     purpose = (f"Ranks credit applicants by their risk of default"
-               f"{f' (`{target}` = 1)' if target else ''} with {scale} "
-               f"({'higher is better' if higher_is_better else 'higher is riskier'}) and turns "
+               f"{f' (`{target}` = 1)' if target else ''} with {scale} and turns "
                "the score into a calibrated probability of default (PD) for decisions, "
                "pricing and limits"
                + ("; each decision states its adverse reason codes." if metadata.get("reasons")
@@ -482,4 +485,9 @@ def _count(value: Any) -> str:
 
 
 def _percent(value: Any, digits: int = 2) -> str:
-    return f"{value * 100:.{digits}f}%" if isinstance(value, int | float) else "—"
+    """A share as a percentage; one under 1% with two significant digits (a fraud PD of
+    0.012% would otherwise read 0.01%)."""
+    if not isinstance(value, int | float):
+        return "—"
+    percent = value * 100
+    return f"{percent:.2g}%" if 0 < abs(percent) < 1 else f"{percent:.{digits}f}%"
