@@ -31,6 +31,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import warnings
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
@@ -157,23 +158,36 @@ class ScorecardTrainer:
             scaling_method_params={"pdo": self.pdo, "odds": self.odds,
                                    "scorecard_points": self.scorecard_points},
             rounding=self.rounding)
-        scorecard.fit(frame, target, metric_special=self.metric_special,
-                      metric_missing=self.metric_missing)
+        with warnings.catch_warnings():
+            # optbinning's own deprecation noise under pandas 3, and its "no variables were
+            # selected" warning, which the error below says better.
+            warnings.filterwarnings("ignore", module="optbinning")
+            try:
+                scorecard.fit(frame, target, metric_special=self.metric_special,
+                              metric_missing=self.metric_missing)
+            except ValueError:
+                selected = getattr(scorecard.binning_process_, "get_support", None)
+                if selected is not None and not selected().any():
+                    raise ModelInputError(
+                        f"no characteristic has an information value of at least "
+                        f"min_iv={self.min_iv}: nothing to build a scorecard from") from None
+                raise
+            self._training_scores = np.asarray(scorecard.score(frame), dtype=np.float64)
         self.characteristics_ = [str(name) for name in
                                  scorecard.binning_process_.get_support(names=True)]
-        if not self.characteristics_:
-            raise ModelInputError(f"no characteristic has an information value of at least "
-                                  f"min_iv={self.min_iv}: nothing to build a scorecard from")
         self.scorecard_ = scorecard
         self.points_ = _points_rows(scorecard, self.characteristics_)
-        self._training_scores = np.asarray(scorecard.score(frame), dtype=np.float64)
         self._training_target = target
         return self
 
     def raw_scores(self, X: pd.DataFrame) -> np.ndarray:
         """optbinning's ``Scorecard.score`` of every row of ``X`` (which needs every
         characteristic as a column; other columns are ignored)."""
-        return np.asarray(self._fitted().score(self._prepare(X)), dtype=np.float64)
+        scorecard = self._fitted()
+        frame = self._prepare(X)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="optbinning")
+            return np.asarray(scorecard.score(frame), dtype=np.float64)
 
     def calibration_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The training rows' scores and targets, to fit Platt scaling on: a regularised
