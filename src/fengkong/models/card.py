@@ -52,6 +52,9 @@ WEAK_AUC = 0.65  # below this the ranking is weak for credit decisions
 SUSPICIOUS_AUC = 0.95  # above this, a credit model is more likely leaking the outcome
 RARE_BADS = 0.02  # bad rate: below it, average precision says more than AUC
 ECE_NOISE_FACTOR = 2.0  # ECE above this multiple of its sampling noise: PDs are off
+# Ranking figures (AUC, Gini, KS, AP) to three decimals, as credit reports quote them and as
+# far as a holdout supports them; the small PD errors (Brier, log loss, ECE) to four.
+RANKING = ".3f"
 
 
 def render_plots(defaults: np.ndarray, pd: np.ndarray, scores: np.ndarray, *,
@@ -332,15 +335,15 @@ def _performance(metrics: Mapping[str, Any]) -> str:
         ("Holdout rows", _count(metrics.get("rows")),
          f"{_count(metrics.get('bads'))} bads" if metrics.get("bads") is not None else ""),
         ("Bad rate", _percent(bad_rate), ""),
-        ("AUC", _number(metrics.get("auc")),
+        ("AUC", _number(metrics.get("auc"), RANKING),
          "chance a bad scores worse than a good"
          + (f"; approx. 95% interval {interval[0]:.3f}–{interval[1]:.3f}" if interval else "")),
-        ("Gini", _number(metrics.get("gini")), "2 · AUC − 1"),
-        ("KS", _number(metrics.get("ks")),
+        ("Gini", _number(metrics.get("gini"), RANKING), "2 · AUC − 1"),
+        ("KS", _number(metrics.get("ks"), RANKING),
          f"at score {_number(metrics.get('ks_score'), '.6g')}"
          if metrics.get("ks_score") is not None else ""),
-        ("Average precision", _number(metrics.get("average_precision")),
-         f"a random model scores the bad rate, {_number(bad_rate)}"
+        ("Average precision", _number(metrics.get("average_precision"), RANKING),
+         f"a random model scores the bad rate, {_number(bad_rate, '.3g')}"
          if bad_rate is not None else ""),
         ("Brier score", _number(metrics.get("brier")), "mean squared error of the PD"),
         ("Log loss", _number(metrics.get("log_loss")), ""),
@@ -399,9 +402,10 @@ def _limitations(metadata: Mapping[str, Any], metrics: Mapping[str, Any]) -> str
         notes.append(f"Unusually high AUC for credit risk ({auc:.3f}): check that no feature "
                      "is recorded after the outcome (target leakage) before deploying.")
     if isinstance(bad_rate, float) and bad_rate < RARE_BADS:
+        precision = _number(metrics.get("average_precision"), RANKING)
         notes.append(f"Rare bads ({_percent(bad_rate)}): the AUC flatters the model; judge it "
-                     f"by the average precision ({_number(metrics.get('average_precision'))} "
-                     f"against {_number(bad_rate)} for a random model).")
+                     f"by the average precision ({precision} against "
+                     f"{_number(bad_rate, '.3g')} for a random model).")
     noise = _ece_noise(metrics.get("calibration"))
     if isinstance(ece, float) and noise is not None and ece > ECE_NOISE_FACTOR * noise:
         notes.append(f"Poor calibration: ECE {ece:.4f}, more than {ECE_NOISE_FACTOR:g} times "

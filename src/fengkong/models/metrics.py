@@ -122,8 +122,9 @@ def log_loss(defaults: np.ndarray, pd: np.ndarray) -> float:
 def calibration_table(defaults: np.ndarray, pd: np.ndarray, bins: int = 10) -> list[CalibrationBin]:
     """Applicants grouped by PD quantile, with the mean PD and the observed bad rate of each.
 
-    Each bin starts at a PD of the data, and equal PDs always share a bin: a scorecard's PD takes few distinct values, so it may give fewer
-    than ``bins`` bins, but never an empty one or one PD split over two.
+    Each bin starts at a PD of the data, and equal PDs always share a bin: a scorecard's PD
+    takes few distinct values, so it may give fewer than ``bins`` bins, but never an empty
+    one or one PD split over two.
     """
     y, p = _outcomes_and(defaults, pd, "pd", probability=True)
     if bins < 1:
