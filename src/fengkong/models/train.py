@@ -207,7 +207,10 @@ def _outcomes(column: pandas.Series) -> np.ndarray:
     if column.isna().any():
         raise FengkongError(f"the target {column.name!r} has missing values",
                             field=str(column.name))
-    outcomes = np.asarray(values, dtype=np.float64) if column.dtype != object else None
+    try:
+        outcomes = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):  # text labels ("bad"/"good"): the caller must map them
+        outcomes = None
     if outcomes is None or not np.isin(outcomes, (0.0, 1.0)).all():
         seen = sorted(map(str, set(values.tolist())))[:5]
         raise FengkongError(f"the target {column.name!r} must be 1 (bad) or 0 (good); it holds "
