@@ -67,9 +67,11 @@ def balance_months(monthly_rate: float, term: int) -> float:
     return (term * instalment_per_unit(monthly_rate, term) - 1.0) / monthly_rate
 
 
-def monthly_irr(advance: float, payment: float, term: int) -> float:
+def monthly_irr(advance: float, payment: float, term: int, guess: float | None = None
+                ) -> float:
     """The monthly rate ``m`` at which ``term`` payments of ``payment`` are worth ``advance``
-    today: ``advance == payment * annuity_factor(m, term)``.
+    today: ``advance == payment * annuity_factor(m, term)``. ``guess``: a start near the
+    root (a few Newton steps instead of a dozen).
 
     Newton's method, which converges monotonically from below once it gets there (the
     annuity factor is decreasing and convex in ``m``), bracketed by bisection so that it
@@ -85,7 +87,9 @@ def monthly_irr(advance: float, payment: float, term: int) -> float:
     if annuity_factor(high, term) > target:
         raise PricingError("the borrower's payments imply a rate above 1,000% a month",
                            field="fees")
-    rate = payment / advance  # the perpetuity rate: a lower bound's neighbour, near the root
+    # Without a guess, the perpetuity rate: above the root, but Newton's first step from
+    # there lands below it, where convergence is monotone.
+    rate = guess if guess is not None and 0.0 < guess < high else payment / advance
     for _ in range(200):
         factor = annuity_factor(rate, term)
         growth = 1.0 - rate * factor  # (1 + rate) ** -term
@@ -112,7 +116,8 @@ def all_in_monthly(contract_monthly: float, term: int, upfront_fee: float,
     if upfront_fee == 0.0 and monthly_fee == 0.0:
         return contract_monthly
     payment = instalment_per_unit(contract_monthly, term) + monthly_fee
-    return monthly_irr(1.0 - upfront_fee, payment, term)
+    return monthly_irr(1.0 - upfront_fee, payment, term,
+                       contract_monthly + _fees_per_balance_month(term, upfront_fee, monthly_fee))
 
 
 def contract_monthly_for(all_in: float, term: int, upfront_fee: float,
@@ -124,4 +129,11 @@ def contract_monthly_for(all_in: float, term: int, upfront_fee: float,
     payment = (1.0 - upfront_fee) / annuity_factor(all_in, term) - monthly_fee
     if payment * term <= 1.0:
         return 0.0
-    return monthly_irr(1.0, payment, term)
+    return monthly_irr(1.0, payment, term,
+                       all_in - _fees_per_balance_month(term, upfront_fee, monthly_fee))
+
+
+def _fees_per_balance_month(term: int, upfront_fee: float, monthly_fee: float) -> float:
+    """Roughly what the fees add to the monthly rate: their total over the balance-months
+    of a straight-line loan (a starting point for the IRR solve, not a result)."""
+    return (upfront_fee + term * monthly_fee) / ((term + 1) / 2.0)

@@ -85,15 +85,16 @@ def best_offer(product: Product, break_even: float, options: Sequence[RateOption
     settings = product.optimisation
     high = max((option.ceiling for option in options), default=0)
     amounts = product.amounts.spread(min(high, product.amounts.maximum), settings.amounts)
-    points = []
+    # (profit, rate, amount, option) per feasible point; ProfitPoints only for those shown.
+    scored = []
     for option in options:
         take_up = settings.take_up(option.all_in_apr)
         per_yuan = take_up * profit_per_yuan(product, option.interest_rate, break_even)
-        points += [ProfitPoint(amount, option.interest_rate, option.all_in_apr, take_up,
-                               amount * per_yuan)
+        scored += [(amount * per_yuan, option.interest_rate, amount, take_up, option)
                    for amount in amounts if amount <= option.ceiling]
-    if not points:
+    if not scored:
         return None
-    points.sort(key=lambda p: (-p.expected_profit, p.interest_rate, -p.amount))
-    return ProfitSearch(points[0], tuple(points[:SHOWN]), len(amounts) * len(options),
-                        len(points))
+    scored.sort(key=lambda point: (-point[0], point[1], -point[2]))
+    top = tuple(ProfitPoint(amount, option.interest_rate, option.all_in_apr, take_up, profit)
+                for profit, _, amount, take_up, option in scored[:SHOWN])
+    return ProfitSearch(top[0], top, len(amounts) * len(options), len(scored))
