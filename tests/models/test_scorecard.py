@@ -406,5 +406,10 @@ def test_training_mistakes_are_clear_errors(data: tuple[pd.DataFrame, np.ndarray
     with pytest.raises(ModelInputError, match="numerical characteristic") as raised:
         trainer.raw_scores(frame.assign(age=["young"] * len(frame)))
     assert raised.value.field == "age"
+    for bad_parameter in ({"C": 0}, {"min_bin_size": 0.7}, {"monotonic_trend": "up"},
+                          {"max_n_bins": 2.5}, {"metric_missing": "mean"}, {"rounding": "yes"},
+                          {"categorical": "grade"}, {"special_codes": {"age": "-1"}}):
+        with pytest.raises(ModelInputError):
+            ScorecardTrainer(**bad_parameter)
     with pytest.raises(ModelInputError, match="not trained"):
         ScorecardTrainer().raw_scores(frame)

@@ -90,6 +90,9 @@ class ScorecardTrainer:
                  rounding: bool = False,
                  metric_special: float | Literal["empirical"] = "empirical",
                  metric_missing: float | Literal["empirical"] = "empirical") -> None:
+        if isinstance(categorical, str):
+            raise ModelInputError(f"categorical takes a list of column names, not the text "
+                                  f"{categorical!r}", field="categorical")
         self.categorical = tuple(categorical)
         self.special_codes = {name: _codes_json(codes)
                               for name, codes in (special_codes or {}).items()}
@@ -106,6 +109,7 @@ class ScorecardTrainer:
         self.rounding = rounding
         self.metric_special = metric_special
         self.metric_missing = metric_missing
+        _check_parameters(self.get_params())
 
     def get_params(self) -> dict[str, Any]:
         """The ``__init__`` parameters, JSON-ready (the artifact's ``parameters``)."""
@@ -423,6 +427,52 @@ class _Characteristic:
         best = max(row.points for row in bins)
         return cls((name, numerical, splits, [row.points for row in bins], lookup,
                     rows[-1].points), best)
+
+
+TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave",
+          "convex", "peak", "valley", "peak_heuristic", "valley_heuristic")
+
+
+def _check_parameters(params: Mapping[str, Any]) -> None:
+    """Refuse a bad trainer parameter at construction, in words, rather than as a traceback
+    from deep inside optbinning or scikit-learn at fit time."""
+    def real(value: Any) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+            math.isfinite(value)
+
+    def count(value: Any) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    p = params
+    rules = [
+        ("min_bin_size", real(p["min_bin_size"]) and 0 < p["min_bin_size"] <= 0.5,
+         "a fraction in (0, 0.5]"),
+        ("min_prebin_size", real(p["min_prebin_size"]) and 0 < p["min_prebin_size"] <= 0.5,
+         "a fraction in (0, 0.5]"),
+        ("max_n_bins", p["max_n_bins"] is None or (count(p["max_n_bins"])
+                                                   and p["max_n_bins"] >= 1),
+         "None or a whole number >= 1"),
+        ("max_n_prebins", count(p["max_n_prebins"]) and p["max_n_prebins"] >= 2,
+         "a whole number >= 2"),
+        ("min_iv", real(p["min_iv"]) and p["min_iv"] >= 0, "a number >= 0"),
+        ("C", real(p["C"]) and p["C"] > 0, "a number > 0"),
+        ("pdo", real(p["pdo"]) and p["pdo"] > 0, "a number > 0"),
+        ("odds", real(p["odds"]) and p["odds"] > 0, "a number > 0"),
+        ("scorecard_points", real(p["scorecard_points"]), "a number"),
+        ("rounding", isinstance(p["rounding"], bool), "true or false"),
+        ("monotonic_trend", p["monotonic_trend"] is None or p["monotonic_trend"] in TRENDS,
+         f"None or one of {', '.join(TRENDS)}"),
+        ("metric_special", p["metric_special"] == "empirical" or real(p["metric_special"]),
+         "'empirical' or a number"),
+        ("metric_missing", p["metric_missing"] == "empirical" or real(p["metric_missing"]),
+         "'empirical' or a number"),
+        ("categorical", all(isinstance(name, str) for name in p["categorical"]),
+         "a list of column names"),
+    ]
+    for name, good, expected in rules:
+        if not good:
+            raise ModelInputError(f"the scorecard trainer's {name} must be {expected}, "
+                                  f"not {p[name]!r}", field=name)
 
 
 def _number(name: str, value: Any) -> float:
