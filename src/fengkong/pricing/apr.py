@@ -17,6 +17,9 @@ effect that the margin absorbs.
 **Capital.** The lender funds ``capital_ratio * risk_weight`` of the balance with equity,
 which costs ``cost_of_equity`` a year; the charge is that product. Funding is charged on the
 whole balance, so the equity-funded slice is not netted off (the conservative reading).
+
+:func:`all_in_apr` and :func:`interest_rate_for` go between the contract (interest) rate and
+the all-in APR with the product's fees (:mod:`fengkong.pricing.annuity`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import math
 from dataclasses import dataclass
 
 from fengkong.pricing.annuity import all_in_monthly, contract_monthly_for
+from fengkong.pricing.display import shown_rate
 from fengkong.pricing.product import Product
 
 
@@ -48,9 +52,10 @@ class AprComponents:
         return self.break_even + self.margin
 
     def to_dict(self) -> dict[str, float]:
-        return {"funding": _rate(self.funding), "expectedLoss": _rate(self.expected_loss),
-                "operating": _rate(self.operating), "capital": _rate(self.capital),
-                "margin": _rate(self.margin), "total": _rate(self.total)}
+        return {"funding": shown_rate(self.funding),
+                "expectedLoss": shown_rate(self.expected_loss),
+                "operating": shown_rate(self.operating), "capital": shown_rate(self.capital),
+                "margin": shown_rate(self.margin), "total": shown_rate(self.total)}
 
 
 def expected_loss_rate(pd: float, lgd: float, product: Product) -> float:
@@ -88,8 +93,3 @@ def interest_rate_for(product: Product, all_in: float) -> float:
     monthly = contract_monthly_for(basis.monthly(all_in), product.term_months,
                                    product.fees.upfront, product.fees.monthly)
     return basis.annual(monthly)
-
-
-def _rate(value: float) -> float:
-    """Rates are shown to 1e-8 (a millionth of a percentage point): enough to add up."""
-    return round(value, 8)

@@ -16,12 +16,9 @@ The order of work:
 4. optionally, the **expected-profit search** (:mod:`.optimise`) replaces the rate and the
    limit with the most profitable feasible grid point.
 
-**Rounding.** Arithmetic is in binary floats (fast, and the IRR is iterative anyway). What is
-shown as money — instalments, fees, expected profit — is rounded half-up to the fen through
-``decimal`` from the float's shortest representation, so ``1776.985`` shows as ``1776.99``
-and not as the float's ``1776.98``. Limits are whole yuan on the product grid; rates are
-shown to 1e-8. Comparisons with the cap allow 1e-9 (a ten-millionth of a percentage point) of
-float noise, so a price exactly at the cap is at the cap.
+**Rounding.** Money is shown to the fen, rates to 1e-8 (:mod:`.display`); limits are whole
+yuan on the product grid. Comparisons with the cap allow 1e-9 (a ten-millionth of a
+percentage point) of float noise, so a price exactly at the cap is at the cap.
 """
 
 from __future__ import annotations
@@ -29,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from fengkong.errors import PricingError
 from fengkong.pricing.annuity import instalment_per_unit
 from fengkong.pricing.apr import AprComponents, all_in_apr, apr_components, interest_rate_for
 from fengkong.pricing.checks import BEIJING, checked_date, checked_number
+from fengkong.pricing.display import shown_money, shown_rate
 from fengkong.pricing.limit import LimitComponents, limit_components
 from fengkong.pricing.optimise import ProfitSearch, RateOption, best_offer
 from fengkong.pricing.product import Product
@@ -48,7 +45,6 @@ from fengkong.pricing.reasons import (
 from fengkong.pricing.regulation import DatedValue
 
 CAP_TOLERANCE = 1e-9
-_FEN = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +76,7 @@ class Limit:
     components: LimitComponents
 
     def to_dict(self) -> dict[str, Any]:
-        return {"amount": self.amount, "ceiling": _money(self.components.ceiling),
+        return {"amount": self.amount, "ceiling": shown_money(self.components.ceiling),
                 "binding": self.components.binding,
                 "components": self.components.to_dict()}
 
@@ -112,7 +108,7 @@ class PricingDecision:
         if self.interest_rate is None or self.limit is None:
             return None
         product = self.product
-        return _money(self.limit.amount * instalment_per_unit(
+        return shown_money(self.limit.amount * instalment_per_unit(
             product.basis.monthly(self.interest_rate), product.term_months))
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,8 +133,8 @@ class PricingDecision:
             out["repayment"] = {
                 "termMonths": product.term_months,
                 "instalment": self.instalment,
-                "monthlyFee": _money(amount * product.fees.monthly),
-                "upfrontFee": _money(amount * product.fees.upfront)}
+                "monthlyFee": shown_money(amount * product.fees.monthly),
+                "upfrontFee": shown_money(amount * product.fees.upfront)}
         if self.optimisation is not None:
             out["optimisation"] = self.optimisation.to_dict()
         return out
@@ -235,10 +231,5 @@ def _search(product: Product, required: AprComponents, risk_based: float, highes
     return best_offer(product, required.break_even, options)
 
 
-def _money(value: float) -> float:
-    """Yuan rounded half-up to the fen (see the module docstring)."""
-    return float(Decimal(repr(value)).quantize(_FEN, rounding=ROUND_HALF_UP))
-
-
 def _rate(value: float | None) -> float | None:
-    return None if value is None else round(value, 8)
+    return None if value is None else shown_rate(value)

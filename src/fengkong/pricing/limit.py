@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from fengkong.pricing.annuity import instalment_per_unit
+from fengkong.pricing.display import shown_money
 from fengkong.pricing.product import Product
 
 CONSTRAINTS = ("affordability", "risk_budget", "product_maximum", "regulatory_maximum",
@@ -54,7 +55,7 @@ class LimitComponents:
         return min(self.values)
 
     def to_dict(self) -> dict[str, float | None]:
-        return {_camel(name): None if math.isinf(value) else round(value, 2)
+        return {_camel(name): None if math.isinf(value) else shown_money(value)
                 for name, value in zip(CONSTRAINTS, self.values, strict=True)}
 
 

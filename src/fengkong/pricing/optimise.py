@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fengkong.pricing.annuity import balance_months
+from fengkong.pricing.display import shown_money, shown_rate
 from fengkong.pricing.product import Product
 
 SHOWN = 5  # alternatives listed in the output, best first
@@ -50,9 +51,9 @@ class ProfitPoint:
     expected_profit: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"amount": self.amount, "interestRate": round(self.interest_rate, 8),
-                "allInApr": round(self.all_in_apr, 8), "takeUp": round(self.take_up, 6),
-                "expectedProfit": round(self.expected_profit, 2)}
+        return {"amount": self.amount, "interestRate": shown_rate(self.interest_rate),
+                "allInApr": shown_rate(self.all_in_apr), "takeUp": round(self.take_up, 6),
+                "expectedProfit": shown_money(self.expected_profit)}
 
 
 @dataclass(frozen=True, slots=True)

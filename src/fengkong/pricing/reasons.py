@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fengkong.pricing.display import shown_rate
+
 PRICE_ABOVE_CAP = "PRICE_ABOVE_CAP"
 LIMIT_BELOW_MINIMUM = "LIMIT_BELOW_MINIMUM"
 RATE_MONITORED = "RATE_MONITORED"
@@ -40,7 +42,7 @@ def price_above_cap(required: float, cap: float, effective_from: str) -> Reason:
         f"风险定价所需年化综合成本 {required:.2%} 超过监管上限 {cap:.2%}，无法在上限内定价",
         f"the risk-based all-in APR of {required:.2%} is above the regulatory cap of "
         f"{cap:.2%}: the risk cannot be priced under the cap",
-        {"requiredApr": round(required, 8), "cap": cap, "capEffectiveFrom": effective_from})
+        {"requiredApr": shown_rate(required), "cap": cap, "capEffectiveFrom": effective_from})
 
 
 def limit_below_minimum(limit: int, minimum: int, binding: str) -> Reason:
@@ -61,4 +63,4 @@ def rate_monitored(all_in: float, threshold: float) -> Reason:
         f"年化综合成本 {all_in:.2%} 高于 {threshold:.0%}，属监管关注区间",
         f"the all-in APR of {all_in:.2%} is above {threshold:.0%}, in the band regulators "
         "monitor",
-        {"allInApr": round(all_in, 8), "threshold": threshold})
+        {"allInApr": shown_rate(all_in), "threshold": threshold})
