@@ -8,7 +8,7 @@ logistic regression, on the same splits.
   precision-recall AUC (average precision) on a time split, the first 70% by time
   training. Target: >= 0.83.
 
-Each model goes through ``fengkong.models.train.train`` — the product path: split,
+Each model goes through ``fengkong.models.training.train`` — the product path: split,
 fit, Platt calibration, holdout metrics, model card, artifact, and the check that the
 request-path scorer reproduces the training library's scores. The holdout figures are
 recomputed with scikit-learn's metrics as an independent referee. The baseline is the
@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fengkong.datasets.public import Dataset, load_dataset
-from fengkong.models.train import Split, train
+from fengkong.models.training import Split, train
 from harness import machine
 
 TARGETS = {"german_credit": 0.79, "credit_data": 0.84, "lending_club": 0.72, "ulb_fraud": 0.83}

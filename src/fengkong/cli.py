@@ -368,7 +368,7 @@ def train_command(args: argparse.Namespace) -> int:
     parameters = dict(_parameter(text) for text in args.parameters)
 
     try:
-        from fengkong.models.train import Split, train
+        from fengkong.models.training import Split, train
     except ImportError as error:
         raise UsageError(f"training needs the models extra ({error.name} is missing): "
                          "pip install 'fengkong[models]'") from None

@@ -18,7 +18,7 @@ import fengkong
 from fengkong.datasets.public import Dataset, load_dataset
 from fengkong.errors import FengkongError, GraphLoadError, ModelArtifactError
 from fengkong.models.scorers import load_model
-from fengkong.models.train import Split, TrainingReport, data_sha256, train
+from fengkong.models.training import Split, TrainingReport, data_sha256, train
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,7 +28,7 @@ JDM::
 The node passes its input on and adds ``models.<name>``: ``{"score", "pd", "reasons":
 [{"code", "zh", "en", "feature", "impact", "value"}], "kind", "model"}``, where ``model``
 names the artifact version (its metadata's SHA-256, so a decision record says exactly which
-model decided). The trace adds the values the model saw. See ``docs/model-node.md``.
+model decided). The trace adds the values the model saw. See ``docs/models.md``.
 """
 
 from __future__ import annotations

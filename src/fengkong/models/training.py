@@ -70,7 +70,8 @@ class Split:
 
     ``time_column`` set: the rows sorted by it, the earliest ``1 - test_size`` train (a
     model is always used on applicants who come after its training data). Otherwise a
-    random split stratified by outcome, seeded.
+    random split stratified by outcome: scikit-learn's ``train_test_split(rows,
+    test_size=test_size, stratify=y, random_state=seed)``.
     """
 
     test_size: float = 0.3
@@ -88,16 +89,13 @@ class Split:
             order = np.argsort(frame[self.time_column].to_numpy(), kind="stable")
             cut = round(len(order) * (1 - self.test_size))
             return np.sort(order[:cut]), np.sort(order[cut:])
-        random = np.random.default_rng(self.seed)
-        train: list[np.ndarray] = []
-        test: list[np.ndarray] = []
-        for outcome in (0, 1):
-            rows = np.flatnonzero(y == outcome)
-            random.shuffle(rows)
-            cut = round(len(rows) * self.test_size)
-            test.append(rows[:cut])
-            train.append(rows[cut:])
-        return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+        # scikit-learn's split, so that anyone can reproduce a model's holdout (and compare
+        # with figures published for these data sets) with train_test_split(random_state=seed).
+        from sklearn.model_selection import train_test_split
+
+        train, test = train_test_split(np.arange(len(y)), test_size=self.test_size,
+                                       stratify=y, random_state=self.seed)
+        return np.sort(train), np.sort(test)
 
     def to_dict(self) -> dict[str, Any]:
         if self.time_column is not None:
