@@ -399,6 +399,9 @@ def test_training_mistakes_are_clear_errors(data: tuple[pd.DataFrame, np.ndarray
         ScorecardTrainer().fit(small, np.zeros(300))
     with pytest.raises(ModelInputError, match="did you mean 'grade'"):
         ScorecardTrainer(categorical=["grad"]).fit(small, bad[:300])
+    with pytest.raises(ModelInputError, match="must be text") as raised:
+        ScorecardTrainer(special_codes={"purpose": [-1]}).fit(small, bad[:300])
+    assert raised.value.field == "purpose"
     with pytest.raises(ModelInputError, match="min_iv"):
         ScorecardTrainer(min_iv=50).fit(small[["noise"]], bad[:300])
     with pytest.raises(ModelInputError, match="no column 'age'"):

@@ -51,6 +51,9 @@ if TYPE_CHECKING:  # pandas and optbinning are training-only: the request path n
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
 SpecialCodes = Mapping[str, Sequence[Any] | Mapping[str, Sequence[Any]]]
+# A characteristic as the scorer walks it: (name, numerical, split points, value bins' points,
+# categories' and special codes' points, missing bin's points).
+_Lookup = tuple[str, bool, list[float], list[float], dict[Any, float], float]
 
 
 class ScorecardTrainer:
@@ -142,6 +145,9 @@ class ScorecardTrainer:
         target = _target(y, len(X))
         self.features_ = [(name, _dtype_of(X[name], name in self.categorical))
                           for name in names]
+        for name, dtype in self.features_:
+            if name in self.special_codes:
+                _check_special_codes(name, dtype, self.special_codes[name])
         frame = self._prepare(X)
         fit_params: dict[str, dict[str, Any]] = {}
         for name, dtype in self.features_:
@@ -280,9 +286,9 @@ class ScorecardScorer:
             if not isinstance(code, Mapping) or not {"code", "zh", "en"} <= set(code):
                 raise ModelArtifactError(f"model {name!r} has no reason code (code, zh, en) "
                                          f"for its characteristic {characteristic!r}")
-            table = _Characteristic.compile(characteristic, dtypes[characteristic], bins)
-            characteristics.append(table.lookup)
-            best.append(table.best)
+            lookup, best_points = _compile(characteristic, dtypes[characteristic], bins)
+            characteristics.append(lookup)
+            best.append(best_points)
             texts.append((str(code["code"]), characteristic, str(code["zh"]), str(code["en"])))
         if not characteristics:
             raise ModelArtifactError(f"{POINTS_FILE} of model {name!r} has no bins")
@@ -299,6 +305,9 @@ class ScorecardScorer:
         for key in ("features", "reasons", "calibration", "scorecard"):
             if key not in metadata:
                 raise ModelArtifactError(f"model {artifact.name!r}: its metadata has no {key!r}")
+        if not isinstance(metadata["reasons"], dict) or not isinstance(metadata["scorecard"], dict):
+            raise ModelArtifactError(f"model {artifact.name!r}: 'reasons' and 'scorecard' must "
+                                     "be JSON objects")
         features = metadata["features"]
         if not isinstance(features, list) or not all(
                 isinstance(f, dict) and isinstance(f.get("name"), str)
@@ -328,7 +337,7 @@ class ScorecardScorer:
         get = row.get
         total = 0.0
         parts = []
-        for name, numerical, splits, bins, specials, missing in self._lookups:
+        for name, numerical, splits, bins, table, missing in self._lookups:
             value = get(name)
             if value is None:
                 points = missing
@@ -337,12 +346,12 @@ class ScorecardScorer:
                     value = _number(name, value)
                 if value != value:  # NaN
                     points = missing
-                elif value in specials:
-                    points = specials[value]
+                elif value in table:  # a special code
+                    points = table[value]
                 else:
                     points = bins[bisect_right(splits, value)]
             elif type(value) is str:
-                points = specials.get(value, missing)  # categories, special codes
+                points = table.get(value, missing)  # a category or special code; unseen: missing
             else:
                 points = _not_text(name, value, missing)
             total += points  # in characteristic order, as optbinning sums
@@ -377,56 +386,47 @@ class ScorecardScorer:
                                       f"{_suggest(str(name), self.features)}", field=str(name))
 
 
-class _Characteristic:
-    """One characteristic's bins, checked and compiled into the scorer's lookup tuple:
-    ``(name, numerical, splits, bin points, special-or-category points, missing points)``."""
-
-    def __init__(self, lookup: tuple[str, bool, list[float], list[float], dict[Any, float],
-                                     float], best: float) -> None:
-        self.lookup = lookup
-        self.best = best
-
-    @classmethod
-    def compile(cls, name: str, dtype: str, rows: Sequence[PointsRow]) -> _Characteristic:
-        where = f"{POINTS_FILE}, characteristic {name!r}"
-        if [row.bin_id for row in rows] != list(range(len(rows))):
-            raise ModelArtifactError(f"{where}: bin_id must run 0, 1, 2, ... in file order")
-        kinds = [row.kind for row in rows]
-        n_bins = kinds.count("bin")
-        n_special = kinds.count("special")
-        if (n_bins == 0 or kinds != ["bin"] * n_bins + ["special"] * n_special + ["missing"]):
-            raise ModelArtifactError(f"{where}: bins must be its value bins, then its special "
-                                     "bins, then one missing bin")
-        bins = rows[:n_bins]
-        numerical = dtype == NUMERICAL
-        splits: list[float] = []
-        lookup: dict[Any, float] = {}
-        if numerical:
-            lowers = [row.lower for row in bins]
-            uppers = [row.upper for row in bins]
-            edges = [lowers[0], *uppers]
-            if None in lowers or None in uppers or lowers[1:] != uppers[:-1] or \
-                    edges[0] != -math.inf or edges[-1] != math.inf or \
-                    any(not a < b for a, b in pairwise(edges)):  # type: ignore[operator]
-                raise ModelArtifactError(f"{where}: numerical bins need increasing, adjacent "
-                                         "lower/upper bounds from -inf to inf")
-            splits = [float(upper) for upper in uppers[:-1] if upper is not None]
-        else:
-            for row in bins:
-                if row.values is None or not all(isinstance(v, str) for v in row.values):
-                    raise ModelArtifactError(f"{where}, bin {row.bin_id}: a categorical bin "
-                                             "needs its categories as a JSON list of text")
-                lookup.update(dict.fromkeys(row.values, row.points))
-        for row in rows[n_bins:n_bins + n_special]:  # a later special bin wins, as in optbinning
-            values = row.values if row.values is not None else ()
-            for value in values:
-                if numerical != (isinstance(value, int | float) and not isinstance(value, bool)):
-                    raise ModelArtifactError(f"{where}, bin {row.bin_id}: special code "
-                                             f"{value!r} does not fit a {dtype} characteristic")
-                lookup[float(value) if numerical else value] = row.points
-        best = max(row.points for row in bins)
-        return cls((name, numerical, splits, [row.points for row in bins], lookup,
-                    rows[-1].points), best)
+def _compile(name: str, dtype: str, rows: Sequence[PointsRow]) -> tuple[_Lookup, float]:
+    """One characteristic's bins, checked, as the scorer's lookup tuple and the points of its
+    best value bin."""
+    where = f"{POINTS_FILE}, characteristic {name!r}"
+    if [row.bin_id for row in rows] != list(range(len(rows))):
+        raise ModelArtifactError(f"{where}: bin_id must run 0, 1, 2, ... in file order")
+    kinds = [row.kind for row in rows]
+    n_bins = kinds.count("bin")
+    n_special = kinds.count("special")
+    if (n_bins == 0 or kinds != ["bin"] * n_bins + ["special"] * n_special + ["missing"]):
+        raise ModelArtifactError(f"{where}: bins must be its value bins, then its special "
+                                 "bins, then one missing bin")
+    bins = rows[:n_bins]
+    numerical = dtype == NUMERICAL
+    splits: list[float] = []
+    lookup: dict[Any, float] = {}
+    if numerical:
+        lowers = [row.lower for row in bins]
+        uppers = [row.upper for row in bins]
+        edges = [lowers[0], *uppers]
+        if None in lowers or None in uppers or lowers[1:] != uppers[:-1] or \
+                edges[0] != -math.inf or edges[-1] != math.inf or \
+                any(not a < b for a, b in pairwise(edges)):  # type: ignore[operator]
+            raise ModelArtifactError(f"{where}: numerical bins need increasing, adjacent "
+                                     "lower/upper bounds from -inf to inf")
+        splits = [float(upper) for upper in uppers[:-1] if upper is not None]
+    else:
+        for row in bins:
+            if row.values is None or not all(isinstance(v, str) for v in row.values):
+                raise ModelArtifactError(f"{where}, bin {row.bin_id}: a categorical bin "
+                                         "needs its categories as a JSON list of text")
+            lookup.update(dict.fromkeys(row.values, row.points))
+    for row in rows[n_bins:n_bins + n_special]:  # a later special bin wins, as in optbinning
+        values = row.values if row.values is not None else ()
+        for value in values:
+            if numerical != (isinstance(value, int | float) and not isinstance(value, bool)):
+                raise ModelArtifactError(f"{where}, bin {row.bin_id}: special code "
+                                         f"{value!r} does not fit a {dtype} characteristic")
+            lookup[float(value) if numerical else value] = row.points
+    best = max(row.points for row in bins)
+    return (name, numerical, splits, [row.points for row in bins], lookup, rows[-1].points), best
 
 
 TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave",
@@ -529,6 +529,17 @@ def _code_list(values: Any) -> list[Any]:
         out.append(value if isinstance(value, str) else
                    int(float(value)) if float(value).is_integer() else float(value))
     return out
+
+
+def _check_special_codes(name: str, dtype: str, codes: list[Any] | dict[str, list[Any]]) -> None:
+    """Special codes of the characteristic's own kind: numbers for a numerical one, text for
+    a categorical one (whose values are text), or they could never match."""
+    for code in (code for group in (codes.values() if isinstance(codes, dict) else [codes])
+                 for code in group):
+        if isinstance(code, str) != (dtype == CATEGORICAL):
+            raise ModelInputError(f"special code {code!r} of {dtype} characteristic {name!r} "
+                                  f"must be {'text' if dtype == CATEGORICAL else 'a number'}",
+                                  field=name)
 
 
 def _target(y: Any, n_rows: int) -> np.ndarray:
