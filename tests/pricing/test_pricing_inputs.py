@@ -31,6 +31,7 @@ def test_pd_outside_zero_one_or_not_a_number(pd: Any) -> None:
     ({"monthly_income": 9000, "obligations": None}, "obligations"),
     ({"monthly_income": 9000, "requested": 0}, "requested"),
     ({"monthly_income": 9000, "requested": [5000]}, "requested"),
+    ({"monthly_income": 9000, "existing_credit": -1}, "existing_credit"),
 ])
 def test_bad_application_fields(fields: dict[str, Any], field: str) -> None:
     with pytest.raises(PricingError) as raised:

@@ -44,6 +44,32 @@ def test_each_constraint_binds_in_turn(binding: str, application: Application, p
                                       "regulatoryMaximum", "requested"}
 
 
+def test_existing_credit_counts_against_the_regulatory_maximum() -> None:
+    big = product(amount={"min": 1000, "max": 300_000, "step": 1000}, loss_budget=100_000)
+    applicant = Application(monthly_income=200_000, existing_credit=150_000)
+    decision = price(applicant, big, 0.001, ON)
+    assert decision.limit is not None
+    assert decision.limit.components.regulatory_maximum == 50_000
+    assert (decision.limit.amount, decision.limit.components.binding) == \
+        (50_000, "regulatory_maximum")
+    full = price(Application(monthly_income=200_000, existing_credit=200_000), big, 0.001, ON)
+    assert full.outcome == "decline" and full.reasons[0].details["binding"] == \
+        "regulatory_maximum"
+
+
+def test_the_regulatory_maximum_in_force_on_the_date() -> None:
+    table = [{"from": "2020-01-01", "amount": 30_000, "source": "old"},
+             {"from": "2026-01-01", "amount": 40_000, "source": "new"}]
+    p = product(borrower_cap=table)
+    applicant = Application(monthly_income=100_000)
+    before = price(applicant, p, 0.0, date(2025, 12, 31))
+    after = price(applicant, p, 0.0, date(2026, 1, 1))
+    assert before.limit is not None and after.limit is not None
+    assert (before.limit.amount, before.limit.components.binding) == \
+        (30_000, "regulatory_maximum")
+    assert after.limit.amount == 40_000
+
+
 def test_limit_is_rounded_down_to_the_step() -> None:
     decision = price(Application(monthly_income=50_000, requested=12_345), product(), 0.005, ON)
     assert decision.limit is not None and decision.limit.amount == 12_300

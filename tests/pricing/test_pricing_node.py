@@ -17,7 +17,8 @@ from fengkong.graph import node_kinds
 
 CONFIG = {"product": "../products/cash-12m.yaml", "pd": "models.application.pd",
           "income": "applicant.monthlyIncome", "obligations": "bureau.monthlyRepayments",
-          "requested": "loan.amount", "date": "appliedAt"}
+          "requested": "loan.amount", "existingCredit": "customer.limits ?? 0",
+          "date": "appliedAt"}
 APPLICATION = {"appliedAt": "2026-05-01T09:30:00+08:00", "models": {"application": {"pd": 0.03}},
                "applicant": {"monthlyIncome": 12_000}, "bureau": {"monthlyRepayments": 1_500},
                "loan": {"amount": 20_000}}
@@ -78,6 +79,8 @@ def test_a_flow_prices_and_decides(flow_file: Path) -> None:
     risky = {**APPLICATION, "models": {"application": {"pd": 0.4}}}
     assert decision.evaluate(risky)["result"] == {"decision": "REJECT", "limit": 0,
                                                   "reason": "PRICE_ABOVE_CAP"}
+    granted = {**APPLICATION, "customer": {"limits": 195_000}}
+    assert decision.evaluate(granted)["result"]["limit"] == 5_000
     no_ask = {**APPLICATION, "loan": {"amount": None}}
     assert decision.evaluate(no_ask)["result"]["limit"] == 31_300  # the risk budget
 
@@ -103,6 +106,7 @@ def test_a_zen_date_expression() -> None:
     ({"applicant": {"monthlyIncome": None}}, "applicant.monthlyIncome"),
     ({"bureau": {"monthlyRepayments": "lots"}}, "bureau.monthlyRepayments"),
     ({"appliedAt": "soon"}, "appliedAt"),
+    ({"customer": {"limits": -5}}, "customer.limits ?? 0"),
 ])
 def test_bad_values_at_run_time_name_the_expression(flow_file: Path, value: dict[str, Any],
                                                     field: str) -> None:

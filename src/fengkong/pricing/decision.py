@@ -51,17 +51,21 @@ CAP_TOLERANCE = 1e-9
 class Application:
     """What pricing needs of an application, checked on construction (a
     :class:`PricingError` names the field): monthly income and existing monthly debt
-    obligations in yuan, and the amount asked for, if any."""
+    obligations in yuan, the amount asked for, if any, and the credit the lender has
+    already granted this borrower (it counts against the per-borrower maximum)."""
 
     monthly_income: float
     obligations: float = 0.0
     requested: float | None = None
+    existing_credit: float = 0.0
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
         setter(self, "monthly_income", checked_number(self.monthly_income, "monthly_income",
                                                       low=0.0))
         setter(self, "obligations", checked_number(self.obligations, "obligations", low=0.0))
+        setter(self, "existing_credit", checked_number(self.existing_credit, "existing_credit",
+                                                       low=0.0))
         if self.requested is not None:
             setter(self, "requested", checked_number(self.requested, "requested",
                                                      low_open=True, low=0.0))
@@ -166,7 +170,9 @@ def price(application: Application, product: Product, pd: Any,
                                        cap.effective_from.isoformat()))
     rounded = product.rate_grid.up(interest_rate_for(product, required.total))
     rate = highest if rounded is None or rounded > highest else rounded
-    regulatory_maximum = product.borrower_cap.on(day).value
+    # The per-borrower maximum caps all of the lender's credit to the borrower.
+    regulatory_maximum = max(0.0, product.borrower_cap.on(day).value
+                             - application.existing_credit)
 
     def limit_at(interest_rate: float) -> LimitComponents:
         return limit_components(

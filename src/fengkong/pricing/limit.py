@@ -7,7 +7,8 @@ the product's maximum, the regulator's per-borrower maximum and the amount asked
 * **risk budget** — ``loss budget / (PD * LGD)``: the amount whose expected lifetime loss
   (on the full principal, the conservative exposure) equals what the product accepts to lose
   on one borrower. Unbounded when PD or LGD is zero.
-* **product maximum**, **regulatory maximum** (in force on the decision date), and the
+* **product maximum**; **regulatory maximum**: the per-borrower ceiling in force on the
+  decision date, less the credit the lender has already granted the borrower; and the
   **requested** amount when the application gives one.
 
 The limit is the least of them rounded *down* to the product's amount step; the constraint

@@ -8,6 +8,7 @@ JDM::
         "income": "applicant.monthlyIncome",
         "obligations": "bureau.monthlyRepayments",
         "requested": "loan.amount",
+        "existingCredit": "customer.grantedLimits",
         "date": "appliedAt",
         "optimise": false}}}
 
@@ -17,6 +18,8 @@ JDM::
   default, the monthly income and the existing monthly debt payments (yuan).
 * ``requested`` (optional): the amount asked for; the limit does not exceed it. An
   expression giving ``null`` means no amount was asked for.
+* ``existingCredit`` (optional): the credit the lender has already granted the borrower
+  (yuan); it counts against the regulatory per-borrower maximum. Without it, none.
 * ``date`` (optional): the decision date the regulatory caps are read at — a date, ISO 8601
   time with an offset, or epoch milliseconds; without it, today in Beijing. Give it whenever
   the application carries its time, or a backtest prices last year under today's rules.
@@ -45,12 +48,13 @@ from fengkong.pricing.decision import Application, price
 from fengkong.pricing.product import Product, load_product
 
 PRICING = "pricing"  # the node kind, and the field the node adds
-_EXPRESSIONS = ("pd", "income", "obligations", "requested", "date")
+_EXPRESSIONS = ("pd", "income", "obligations", "requested", "existingCredit", "date")
 _REQUIRED = ("product", "pd", "income", "obligations")
 _CONFIG = ("product", *_EXPRESSIONS, "optimise")
 # The input a price() error names -> the config entry whose expression gave it.
 _ENTRY_OF_FIELD = {"pd": "pd", "monthly_income": "income", "obligations": "obligations",
-                   "requested": "requested", "date": "date"}
+                   "requested": "requested", "existing_credit": "existingCredit",
+                   "date": "date"}
 
 
 class PricingNode:
@@ -72,7 +76,8 @@ class PricingNode:
         try:
             application = Application(monthly_income=values["income"],
                                       obligations=values["obligations"],
-                                      requested=values.get("requested"))
+                                      requested=values.get("requested"),
+                                      existing_credit=values.get("existingCredit", 0.0))
             decision = price(application, self.product, values["pd"], values.get("date"),
                              optimise=self.optimise)
         except PricingError as error:
