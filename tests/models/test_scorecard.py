@@ -274,7 +274,10 @@ def test_reasons_are_points_lost_against_the_best_bin(which: str,
             code = catalogue.resolve([reason.feature]).reasons[reason.feature]
             assert (reason.code, reason.zh, reason.en) == (code.code, code.zh, code.en)
             given = row.get(reason.feature)
-            assert reason.value is given or reason.value == given
+            if isinstance(given, float) and math.isnan(given):
+                assert reason.value is None  # NaN is reported as missing, JSON-safe
+            else:
+                assert reason.value == given and type(reason.value) is type(given)
         assert result.pd == scorer.calibration.pd(result.score)
         assert len(scorer.score(row, 2).reasons) == min(2, len(expected))
         assert scorer.score(row, 0).reasons == ()

@@ -376,7 +376,10 @@ class ScorecardScorer:
         adverse = []
         for negative, index in lost[:reasons]:
             code, feature, zh, en = texts[index]
-            adverse.append(Reason(code, feature, zh, en, -negative, get(feature)))
+            value = get(feature)
+            if value != value:  # NaN: reported as missing, which JSON can carry
+                value = None
+            adverse.append(Reason(code, feature, zh, en, -negative, value))
         return ModelScore(total, self.calibration.pd(total), tuple(adverse))
 
     def _unknown(self, row: Mapping[str, Any]) -> None:
