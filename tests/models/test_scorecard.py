@@ -392,6 +392,16 @@ def test_bools_count_as_numbers_and_dropped_features_score_nothing(
     assert scorer.score({"has_guarantor": True}, 0).score == trainer.raw_scores(frame)[0]
 
 
+def test_category_codes_and_dtypes_read_as_text(trainer: ScorecardTrainer,
+                                                scorer: ScorecardScorer) -> None:
+    frame = awkward_rows(trainer, 50, seed=4)
+    expected = trainer.raw_scores(frame)
+    as_codes = frame.assign(grade=[None if g is None else float(g) for g in frame["grade"]],
+                            region=frame["region"].astype("category"))
+    assert np.array_equal(bits(trainer.raw_scores(as_codes)), bits(expected))  # 5.0 -> "5"
+    assert scorer.score({"grade": "5"}, 0).score != scorer.score({"grade": "1"}, 0).score
+
+
 def test_training_mistakes_are_clear_errors(data: tuple[pd.DataFrame, np.ndarray],
                                             trainer: ScorecardTrainer) -> None:
     frame, bad = data
