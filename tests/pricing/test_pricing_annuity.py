@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fengkong.errors import PricingError
 from fengkong.pricing.annuity import (
@@ -83,3 +85,15 @@ def test_impossible_cash_flows_are_errors() -> None:
     with pytest.raises(PricingError):
         monthly_irr(0.0, 100.0, 12)
     assert monthly_irr(1200.0, 100.0, 12) == 0.0  # paid back exactly what was lent
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0.0, 0.05), st.integers(1, 60), st.floats(0.0, 0.05), st.floats(0.0, 0.005))
+def test_all_in_irr_zeroes_the_borrowers_cash_flows(contract: float, term: int,
+                                                    upfront: float, monthly_fee: float) -> None:
+    payment = instalment_per_unit(contract, term) + monthly_fee
+    all_in = all_in_monthly(contract, term, upfront, monthly_fee)
+    assert all_in >= contract - 1e-12  # fees never make a loan cheaper
+    assert npv(all_in, 1 - upfront, payment, term) == pytest.approx(0.0, abs=1e-9)
+    assert contract_monthly_for(all_in, term, upfront, monthly_fee) == \
+        pytest.approx(contract, abs=1e-9)

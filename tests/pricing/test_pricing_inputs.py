@@ -15,7 +15,8 @@ from fengkong.pricing import Application, price
 GOOD = Application(monthly_income=10_000)
 
 
-@pytest.mark.parametrize("pd", [-0.01, 1.01, float("nan"), float("inf"), "0.1", None, True])
+@pytest.mark.parametrize("pd", [-0.01, 1.01, float("nan"), float("inf"), "0.1", None, True,
+                                Decimal("sNaN"), Decimal("Infinity")])
 def test_pd_outside_zero_one_or_not_a_number(pd: Any) -> None:
     with pytest.raises(PricingError) as raised:
         price(GOOD, product(), pd, date(2026, 5, 1))
@@ -40,7 +41,7 @@ def test_bad_application_fields(fields: dict[str, Any], field: str) -> None:
 
 
 @pytest.mark.parametrize("on", ["yesterday", "2026-13-01", "2026-05-01T09:00:00", 1.5, [],
-                                datetime(2026, 5, 1, 9)])
+                                datetime(2026, 5, 1, 9), 10**20, float("nan"), True])
 def test_bad_dates(on: Any) -> None:
     with pytest.raises(PricingError) as raised:
         price(GOOD, product(), 0.02, on)

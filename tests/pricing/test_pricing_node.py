@@ -79,6 +79,10 @@ def test_a_flow_prices_and_decides(flow_file: Path) -> None:
     risky = {**APPLICATION, "models": {"application": {"pd": 0.4}}}
     assert decision.evaluate(risky)["result"] == {"decision": "REJECT", "limit": 0,
                                                   "reason": "PRICE_ABOVE_CAP"}
+    declined = decision.evaluate(risky, trace=True)["trace"]["p"]["output"]["pricing"]
+    assert (declined["limit"], declined["repayment"], declined["apr"]["allInApr"]) == \
+        (None, None, None)
+    json.dumps(declined)
     granted = {**APPLICATION, "customer": {"limits": 195_000}}
     assert decision.evaluate(granted)["result"]["limit"] == 5_000
     no_ask = {**APPLICATION, "loan": {"amount": None}}

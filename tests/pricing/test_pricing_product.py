@@ -95,6 +95,8 @@ def without(key: str) -> dict[str, Any]:
     (document(rate_cap=[{"from": "someday", "rate": 0.24}]), "rate_cap[0].from", "date"),
     (document(rate_cap=[{"from": "2024-01-01", "rate": 0}]), "rate_cap[0].rate", "above 0"),
     (document(borrower_cap=[{"from": "2024-01-01"}]), "borrower_cap[0].amount", "missing"),
+    (document(rate_cap=[{"from": "2024-01-01", "rate": 0.24},
+                        {"from": "2024-01-01", "rate": 0.36}]), "rate_cap[1].from", "two entries"),
     (document(optimisation={"rates": 0}), "optimisation.rates", "at least 1"),
     (document(optimisation={"take_up": {"slope": -1}}), "optimisation.take_up.slope",
      "at least 0"),

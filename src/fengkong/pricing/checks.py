@@ -25,6 +25,9 @@ def checked_number(value: Any, field: str, *, low: float | None = None,
     """``value`` as a finite float within [low, high] (``(low, high]`` when ``low_open``)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise PricingError(f"{field} must be a number, got {value!r}", field=field)
+    # A signalling NaN Decimal cannot even become a float: test finiteness first.
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise PricingError(f"{field} must be a finite number, got {value!r}", field=field)
     number = float(value)
     if not math.isfinite(number):
         raise PricingError(f"{field} must be a finite number, got {value!r}", field=field)
@@ -58,9 +61,12 @@ def checked_date(value: Any, field: str = "date") -> date:
             return _beijing_date(datetime.fromisoformat(value), field, value)
         except ValueError:
             pass
-    elif (isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-          and math.isfinite(value) and value == int(value)):
-        return datetime.fromtimestamp(int(value) / 1000, BEIJING).date()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            if value == int(value):
+                return datetime.fromtimestamp(int(value) / 1000, BEIJING).date()
+        except (ValueError, OverflowError, OSError):  # NaN, infinity, year 300,000
+            pass
     raise PricingError(f"{field} must be a date (2026-05-01), ISO 8601 time with an offset or "
                        f"epoch milliseconds, got {value!r}", field=field)
 

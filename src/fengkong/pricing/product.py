@@ -250,6 +250,10 @@ def _table(doc: _Section, key: str, builtins: Mapping[str, DatedTable], default:
             monitor_above=None if monitor is None else
             checked_number(monitor, entry.where("monitor_above"), high=high)))
         entry.done()
+        if any(earlier.effective_from == entries[-1].effective_from for earlier in entries[:-1]):
+            raise PricingError(f"two entries of {key} take effect on "
+                               f"{entries[-1].effective_from.isoformat()}: which one is in "
+                               "force?", field=entry.where("from"))
     return DatedTable(f"{key} of the product", entries)
 
 
