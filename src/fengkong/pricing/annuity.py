@@ -13,7 +13,7 @@ product's basis, so they add up and compare like with like.
 
 Everything is per unit of principal: fees are proportional to it, so one solve serves every
 loan amount. Figures are binary floats; the IRR is iterative anyway, solved to 1e-13 a month,
-and what is shown to a borrower is rounded where it is shown (:mod:`fengkong.pricing.decision`).
+and what is shown to a borrower is rounded where it is shown (:mod:`fengkong.pricing.display`).
 """
 
 from __future__ import annotations

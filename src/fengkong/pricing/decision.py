@@ -144,7 +144,7 @@ class PricingDecision:
         return out
 
 
-def price(application: Application, product: Product, pd: Any,
+def price(application: Application, product: Product, pd: float,
           on: date | datetime | str | int | None = None, *,
           optimise: bool = False) -> PricingDecision:
     """Price ``application`` for ``product`` at lifetime probability of default ``pd``, under
