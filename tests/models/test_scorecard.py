@@ -28,7 +28,8 @@ from fengkong.models.reasons import ReasonCatalogue
 from fengkong.models.scorecard import ScorecardScorer, ScorecardTrainer
 from fengkong.models.scorers import load_model
 
-SPECIAL: dict[str, Any] = {"utilisation": {"no_card": [-1], "frozen": [-2]}, "months_on_book": [999]}
+SPECIAL: dict[str, Any] = {"utilisation": {"no_card": [-1], "frozen": [-2]},
+                           "months_on_book": [999], "purpose": ["refused"]}
 CATALOGUE = {"features": {"age": "R09", "income": "R05", "utilisation": "R02",
                           "enquiries_6m": "R03", "purpose": "R10", "region": "R16",
                           "grade": "R15", "months_on_book": "R04"}}
@@ -49,13 +50,14 @@ def portfolio(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     months[rng.random(n) < 0.05] = 999
     purpose = rng.choice(["car", "home", "education", "travel", "debt"], n).astype(object)
     purpose[rng.random(n) < 0.05] = None
+    purpose[rng.random(n) < 0.04] = "refused"  # a special code of a categorical characteristic
     region = rng.choice(["north", "south", "east", "west", "华东"], n, p=[.3, .3, .2, .15, .05])
     grade = rng.integers(1, 6, n)
     guarantor = rng.random(n) < 0.3
     z = (-1.2 - 0.03 * (age - 40) - 0.6 * (np.nan_to_num(np.log(income), nan=8.0) - 8.5)
          + 1.5 * np.where(utilisation >= 0, utilisation, 0.9) + 0.35 * enquiries
          - 0.005 * np.where(months < 999, months, 10) + 0.4 * (grade - 3)
-         + 0.5 * pd.isna(purpose) + 0.4 * (purpose == "travel") - 0.5 * guarantor
+         + 0.5 * pd.isna(purpose) + 0.4 * (purpose == "travel") + 0.8 * (purpose == "refused") - 0.5 * guarantor
          + 0.6 * np.isnan(income))
     bad = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     frame = pd.DataFrame({
@@ -189,7 +191,7 @@ def test_training_rows_score_as_in_training(trainer: ScorecardTrainer,
 
 def test_selection_drops_noise_and_keeps_signal(trainer: ScorecardTrainer) -> None:
     assert "noise" not in trainer.characteristics_
-    assert {"age", "utilisation", "enquiries_6m", "grade"} <= set(trainer.characteristics_)
+    assert {"age", "utilisation", "enquiries_6m", "purpose", "grade"} <= set(trainer.characteristics_)
     features = trainer.artifact_metadata()["features"]
     assert [f["name"] for f in features] == [
         "age", "income", "utilisation", "enquiries_6m", "months_on_book", "purpose", "region",
@@ -230,6 +232,11 @@ def test_special_missing_and_unseen_values_route_to_their_bins(
         assert scorer.score({"income": missing, "utilisation": -1}, 0).score == \
             exact_sum(trainer, {"utilisation": utilisation["no_card"]})
     purpose = points_of(trainer, "purpose")
+    refused = next(row for row in trainer.points_ if row.characteristic == "purpose"
+                   and row.kind == "special")
+    assert refused.values == ("refused",) and refused.count > 50
+    assert scorer.score({"purpose": "refused"}, 0).score == \
+        exact_sum(trainer, {"purpose": refused.points})
     assert scorer.score({"purpose": "crypto"}, 0).score == exact_sum(trainer, {})  # unseen
     assert scorer.score({"purpose": "travel"}, 0).score == exact_sum(
         trainer, {"purpose": next(points for label, points in purpose.items()
@@ -305,7 +312,8 @@ def test_artifact_round_trip_and_registry(trainer: ScorecardTrainer, tmp_path: P
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["scorecard"]["characteristics"] == trainer.characteristics_
     assert metadata["parameters"]["special_codes"] == {
-        "utilisation": {"no_card": [-1], "frozen": [-2]}, "months_on_book": [999]}
+        "utilisation": {"no_card": [-1], "frozen": [-2]}, "months_on_book": [999],
+        "purpose": ["refused"]}
     model = load_model(folder)
     assert isinstance(model, ScorecardScorer)
     assert model.features == tuple(f["name"] for f in metadata["features"])
