@@ -134,9 +134,11 @@ class ScorecardTrainer:
         if not isinstance(X, pd.DataFrame):
             raise ModelInputError(f"the training data must be a pandas DataFrame, not "
                                   f"{type(X).__name__}")
-        names = [str(name) for name in X.columns]
-        if len(set(names)) != len(names) or len(names) == 0:
-            raise ModelInputError("the training data needs columns with distinct names")
+        names = list(X.columns)
+        if not names or len(set(names)) != len(names) or \
+                not all(isinstance(name, str) for name in names):
+            raise ModelInputError("the training data needs columns with distinct text names "
+                                  "(the characteristics' names)")
         for name in [*self.categorical, *self.special_codes]:
             if name not in names:
                 raise ModelInputError(f"characteristic {name!r} given in the parameters is not "
