@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 KIND = "gbdt"
 MODEL_FILE = "model.txt"
+# Value types the fast path of GBDTScorer.vector hands straight to NumPy (None is missing).
+PLAIN_TYPES = frozenset({float, int, bool, type(None), np.float64, np.float32, np.int64,
+                         np.int32, np.bool_})
 
 
 class GBDTTrainer:
@@ -281,6 +284,8 @@ class GBDTScorer:
         self._reason_texts = [(str(reasons[f]["code"]), str(reasons[f]["zh"]),
                                str(reasons[f]["en"])) for f in features]
         self._missing = [math.nan] * len(features)
+        self._categorical = [(i, codes) for i, codes in enumerate(self._codes)
+                             if codes is not None]
 
     @classmethod
     def from_artifact(cls, artifact: Artifact) -> GBDTScorer:
@@ -311,26 +316,40 @@ class GBDTScorer:
     def vector(self, row: Mapping[str, Any]) -> np.ndarray:
         """The float64 vector the trees read: NaN for an absent or ``None`` feature, a
         category's training code (NaN when unseen). Raises :class:`ModelInputError` for an
-        unknown feature or a value of the wrong type."""
+        unknown feature or a value of the wrong type.
+
+        The common case — known names, plain numbers — runs in C (a key-set comparison,
+        ``map``, one NumPy conversion); anything else takes the checked path, which also
+        finds the feature to blame.
+        """
+        if not self._index.keys() >= row.keys():
+            return self._checked_vector(row)
+        values = list(map(row.get, self.features))
+        for index, (mapping, text) in self._categorical:
+            value = values[index]
+            if value is not None:
+                if text != isinstance(value, str) or not isinstance(value, str | numbers.Real):
+                    return self._checked_vector(row)
+                values[index] = mapping.get(value)
+        if not PLAIN_TYPES.issuperset(map(type, values)):
+            return self._checked_vector(row)
+        return np.array(values, dtype=np.float64)  # None -> NaN
+
+    def _checked_vector(self, row: Mapping[str, Any]) -> np.ndarray:
         values = self._missing.copy()
-        index_of = self._index
-        codes_of = self._codes
         for name, value in row.items():
-            index = index_of.get(name)
+            index = self._index.get(name)
             if index is None:
                 raise self._unknown(name)
             if value is None:
                 continue
-            codes = codes_of[index]
+            codes = self._codes[index]
             if codes is None:
-                if isinstance(value, int | float):
-                    values[index] = value
-                elif isinstance(value, numbers.Real):
-                    values[index] = float(value)
-                else:
+                if not isinstance(value, numbers.Real):
                     raise ModelInputError(
                         f"feature {name!r} is numerical; got {type(value).__name__} "
                         f"{value!r}", field=name)
+                values[index] = float(value)
             else:
                 mapping, text = codes
                 if text != isinstance(value, str) or not isinstance(value, str | numbers.Real):
