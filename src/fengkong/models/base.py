@@ -45,16 +45,24 @@ class ModelScore:
     ``score``: the model's score (scorecard points, higher is better; for a gradient-boosted
     model the raw log-odds of default, higher is worse — see the scorer's ``higher_is_better``).
     ``pd``: the calibrated probability of default in [0, 1]. ``reasons``: the top adverse
-    factors, worst first.
+    factors, worst first, one per feature (:attr:`codes` names each reason code once).
     """
 
     score: float
     pd: float
     reasons: tuple[Reason, ...]
 
+    @property
+    def codes(self) -> list[str]:
+        """The distinct reason codes, worst first. Several features may share a code (loan
+        amount and term both explain as "amount or term too high"); an adverse-action
+        notice names each code once."""
+        return list(dict.fromkeys(reason.code for reason in self.reasons))
+
     def to_dict(self) -> dict[str, Any]:
         return {"score": self.score, "pd": self.pd,
-                "reasons": [reason.to_dict() for reason in self.reasons]}
+                "reasons": [reason.to_dict() for reason in self.reasons],
+                "codes": self.codes}
 
 
 class Scorer(Protocol):

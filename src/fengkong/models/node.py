@@ -26,7 +26,8 @@ JDM::
 * ``reasons`` (optional, default 4): how many adverse reasons to give.
 
 The node passes its input on and adds ``models.<name>``: ``{"score", "pd", "reasons":
-[{"code", "zh", "en", "feature", "impact", "value"}], "kind", "model"}``, where ``model``
+[{"code", "zh", "en", "feature", "impact", "value"}], "codes", "kind", "model"}``, where
+``codes`` lists the reasons' distinct codes worst first and ``model``
 names the artifact version (its metadata's SHA-256, so a decision record says exactly which
 model decided). The trace adds the values the model saw. See ``docs/models.md``.
 """
