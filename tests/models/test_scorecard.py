@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from fengkong.errors import ModelArtifactError, ModelInputError
+from fengkong.models.base import ModelScore, Reason
 from fengkong.models.artifact import read_artifact, write_artifact
 from fengkong.models.calibration import fit_platt
 from fengkong.models.points import COLUMNS, parse_points
@@ -437,3 +438,16 @@ def test_training_mistakes_are_clear_errors(data: tuple[pd.DataFrame, np.ndarray
             ScorecardTrainer(**bad_parameter)
     with pytest.raises(ModelInputError, match="not trained"):
         ScorecardTrainer().raw_scores(frame)
+
+
+def test_codes_name_each_reason_code_once_worst_first() -> None:
+    def reason(code: str, feature: str, impact: float) -> Reason:
+        return Reason(code, feature, "原因", "reason", impact)
+
+    result = ModelScore(500.0, 0.2, (reason("R06", "credit_amount", 9.0),
+                                     reason("R09", "age_in_years", 7.0),
+                                     reason("R06", "duration_in_month", 5.0)))
+    assert result.codes == ["R06", "R09"]
+    assert result.to_dict()["codes"] == ["R06", "R09"]
+    assert len(result.to_dict()["reasons"]) == 3  # every feature stays in the detail
+    assert ModelScore(500.0, 0.2, ()).codes == []
