@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 from fengkong.errors import ModelArtifactError, ModelInputError
-from fengkong.models.base import ModelScore, Reason
 from fengkong.models.artifact import read_artifact, write_artifact
+from fengkong.models.base import ModelScore, Reason
 from fengkong.models.calibration import fit_platt
 from fengkong.models.points import COLUMNS, parse_points
 from fengkong.models.reasons import ReasonCatalogue
