@@ -153,6 +153,8 @@ _BUILTIN_KINDS = {
     "scorecard": "fengkong.models.node",
     "model": "fengkong.models.node",
     "pricing": "fengkong.pricing.node",
+    "list": "fengkong.fraud.node",
+    "identity": "fengkong.fraud.node",
 }
 
 
