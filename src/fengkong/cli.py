@@ -467,6 +467,72 @@ def score_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "init",
+    "create a strategy project that decides and passes its tests right away (offline)",
+    arg("directory", type=Path, metavar="DIR", help="the new project's folder (new or empty)"),
+    arg("--name", help="the project's name (default: the folder's name)"),
+    epilog="example:\n  fengkong init consumer-loan && fengkong test consumer-loan",
+)
+def init_command(args: argparse.Namespace) -> int:
+    """``fengkong init DIR``: the project template written into DIR."""
+    from fengkong.project import init_project
+
+    project = init_project(args.directory, args.name)
+    print(f"created strategy project {project.name!r} in {args.directory} "
+          f"(version {project.version[:12]})")
+    print(f"next: fengkong test {args.directory}")
+    return 0
+
+
+@command(
+    "test",
+    "run a strategy project's tests (tests/*.yaml): exit 0 if all pass, 1 if some fail",
+    arg("project", type=Path, nargs="?", default=Path("."), metavar="PROJECT",
+        help="the project folder (default: the current folder)"),
+    arg("-k", dest="pattern", metavar="PATTERN",
+        help="only the tests whose file::name contains PATTERN (or matches it as a glob)"),
+    epilog="examples:\n  fengkong test consumer-loan\n  fengkong test . -k velocity",
+)
+def test_command(args: argparse.Namespace) -> int:
+    """``fengkong test PROJECT``: one line per test, failures in detail, a summary."""
+    from fengkong.project import Project, format_report, run_tests
+
+    report = run_tests(Project.load(args.project), args.pattern)
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
+@command(
+    "project",
+    "describe a strategy project: name, version (content hash), flows, features, models",
+    arg("action", choices=["info"], help="info: the project's summary"),
+    arg("project", type=Path, nargs="?", default=Path("."), metavar="PROJECT",
+        help="the project folder (default: the current folder)"),
+    arg("--json", action="store_true", help="the summary as JSON, with every file's SHA-256"),
+    epilog="example:\n  fengkong project info consumer-loan",
+)
+def project_command(args: argparse.Namespace) -> int:
+    """``fengkong project info PROJECT``: what the project holds and its version."""
+    from fengkong.project import Project
+
+    project = Project.load(args.project)
+    info = project.info()
+    if args.json:
+        write_json({**info, "files": project.manifest()}, pretty=True)
+        return 0
+    flows = ", ".join(f"{flow} (default)" if flow == project.default_flow else flow
+                      for flow in info["flows"])
+    events = ", ".join(f"{flow} -> {event}" for flow, event in info["events"].items())
+    rows = [("name", info["name"]), ("version", info["version"]), ("flows", flows),
+            ("features", f"{info['features']:,}"), ("events", events or "none"),
+            ("models", ", ".join(info["models"]) or "none"),
+            ("lists", ", ".join(info["lists"]) or "none"), ("files", str(info["files"]))]
+    for label, value in rows:
+        print(f"{label:<9} {value}")
+    return 0
+
+
 class ProgressBar:
     """Progress of a long job on stderr: a bar redrawn in place on a terminal, else (a log
     file, CI) a plain line at most every ``interval`` seconds."""
