@@ -47,6 +47,8 @@ def normalise_phone(value: str) -> str:
     mobile (an 11-digit number starting with 1)."""
     text = _ascii(value).translate(_SEPARATORS)
     if text.startswith("+"):
+        if not text.startswith("+86"):
+            return text  # another country's number keeps its "+" (+1 415... is not 1415...)
         text = text[1:]
     if text.startswith("0086") and len(text) == 15:
         return text[4:]

@@ -49,7 +49,8 @@ _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0":
 
 
 class ListFileError(FengkongError):
-    """A list file that cannot be loaded; ``field`` is ``file:line`` (and the column)."""
+    """A list file that cannot be loaded. The message starts ``file:line, column 'name':``;
+    ``path``, ``line`` and ``column`` hold the same (``None`` when they do not apply)."""
 
     kind = "list_file"
 
@@ -58,10 +59,15 @@ class ListFileError(FengkongError):
         where = str(path) if line is None else f"{path}:{line}"
         if column is not None:
             where += f", column {column!r}"
-        super().__init__(f"{where}: {message}", field=where)
+        super().__init__(f"{where}: {message}")
         self.path = str(path)
         self.line = line
         self.column = column
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update({"file": self.path, "line": self.line, "column": self.column})
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +188,7 @@ def parse_list(text: str, path: Path | str, name: str | None = None) -> ListFile
     to the file name without ``.csv``)."""
     path = Path(path)
     name = name or path.stem
-    lines = text.splitlines(keepends=True)
+    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
     settings, first = _settings(lines, path)
     tokenized = _tokenized(settings, path)
     list_kind = settings.get("kind") or _kind_from_name(name)
