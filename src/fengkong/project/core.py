@@ -151,8 +151,10 @@ class Project:
             try:
                 engine.get_decision(flow)
             except FengkongError as error:
-                error.message = f"{FLOWS}/{flow}.json does not load: {error.message}"
-                raise error from None
+                raise ProjectError(f"{FLOWS}/{flow}.json does not load: {error.message}",
+                                   node_id=error.node_id, node_name=error.node_name,
+                                   expression=error.expression, position=error.position,
+                                   field=error.field) from None
         return engine
 
     def decision_event(self, flow: str, request: Mapping[str, Any], result: Any
