@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from fengkong.errors import InputValidationError
 from fengkong.fraud.keys import normalise_bank_card, normalise_id_number, normalise_phone
@@ -75,16 +74,17 @@ PROVINCES: dict[str, str] = {
     "83": "台湾省",
 }
 
-# ISO 7064 MOD 11-2: weight of position i (from the left, 0-16) is 2^(17-i) mod 11; the
-# remainder of the weighted sum picks the check character.
-_WEIGHTS = tuple(pow(2, 17 - position, 11) for position in range(17))
-_CHECK = "10X98765432"
+# ISO 7064 MOD 11-2: the check character c makes sum(digit_i * 2^(17-i)) + c = 1 (mod 11),
+# i counted from 0 on the left. Since 13 = 2 (mod 11), reading the 17 digits as a base-13
+# number gives sum(digit_i * 2^(16-i)) mod 11 in one C call, half the weighted sum: hence
+# c = 1 - 2 * int(body, 13) (mod 11), with 10 written X (python-stdnum uses the same identity).
+_CHECK = "0123456789X"
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _LEGACY_SHAPE = re.compile(r"[0-9]{15}")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _CARD = re.compile(r"[0-9]{16,19}")
-# Luhn: the value a digit contributes when doubled.
-_DOUBLED = tuple(digit * 2 - 9 if digit > 4 else digit * 2 for digit in range(10))
+# Luhn: the digit a digit contributes when doubled (2 -> 4, 7 -> 14 -> 1 + 4 = 5).
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 _FIRST_YEAR = 1900
 _SEXES = {"m": "M", "male": "M", "男": "M", "1": "M",
           "f": "F", "female": "F", "女": "F", "2": "F"}
@@ -92,10 +92,12 @@ CHECKS = ("idNumber", "phone", "bankCard", "name", "age", "birthDate", "sex")
 DECLARED = ("age", "birthDate", "sex")
 
 
-@dataclass(frozen=True, slots=True)
-class IdNumberCheck:
+class IdNumberCheck(NamedTuple):
     """What an ID number says: whether it is valid, the reason code if not, and (valid
     numbers only) the birth date, sex (``M``/``F``) and province."""
+
+    # A named tuple rather than a frozen dataclass: built on every application, and a
+    # frozen dataclass's __init__ costs a microsecond.
 
     valid: bool
     code: str | None = None
@@ -106,8 +108,7 @@ class IdNumberCheck:
 
 def id_check_character(body: str) -> str:
     """The GB 11643 check character of the first 17 digits of an ID number."""
-    total = sum((ord(digit) - 48) * weight for digit, weight in zip(body, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
+    return _CHECK[(1 - 2 * int(body, 13)) % 11]
 
 
 def check_id_number(value: str, on: date) -> IdNumberCheck:
@@ -144,8 +145,9 @@ def is_mobile_number(value: str) -> bool:
 
 def luhn_valid(digits: str) -> bool:
     """Whether a string of digits passes the Luhn check (its last digit the check digit)."""
-    total = sum(ord(digit) - 48 for digit in digits[-1::-2])
-    total += sum(_DOUBLED[ord(digit) - 48] for digit in digits[-2::-2])
+    # Summing the ASCII codes in C and removing 48 ("0") per digit beats a Python loop 5x.
+    kept, doubled = digits[-1::-2], digits[-2::-2].translate(_DOUBLED)
+    total = sum(kept.encode()) + sum(doubled.encode()) - 48 * len(digits)
     return total % 10 == 0
 
 

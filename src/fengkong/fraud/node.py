@@ -76,8 +76,14 @@ class ListNode:
         self.index = index
         self.name = name
         self.as_of = as_of
-        self.keys: list[tuple[str, Callable[[str], str], CompiledExpression]] = [
-            (key_type, normaliser(key_type), expression) for key_type, expression in keys.items()]
+        # Per key: its type, normaliser, expression and the index's entries of that type
+        # (empty for a type no list holds), resolved once here rather than per call.
+        self.keys: list[tuple[str, Callable[[str], str], CompiledExpression,
+                              Mapping[str, tuple[ListEntry, ...]]]] = [
+            (key_type, normaliser(key_type), expression, index.by_type.get(key_type, {}))
+            for key_type, expression in keys.items()]
+        self.checked = list(keys)
+        self.entries = len(index)
 
     def __call__(self, node_input: Any) -> NodeResult:
         if type(node_input) is not dict:
@@ -86,7 +92,7 @@ class ListNode:
         on = _as_of(self.as_of, node_input)
         found: list[tuple[ListEntry, str]] = []
         not_given: list[str] = []
-        for key_type, normalise, expression in self.keys:
+        for key_type, normalise, expression, listed in self.keys:
             value = expression(node_input)
             if value is None:
                 not_given.append(key_type)
@@ -99,17 +105,22 @@ class ListNode:
             if not canonical:
                 not_given.append(key_type)
                 continue
-            found.extend((entry, canonical) for entry in self.index.lookup(key_type,
-                                                                           canonical, on))
+            entries = listed.get(canonical)
+            if entries is not None:
+                found.extend((entry, canonical) for entry in entries if entry.in_force(on))
+        trace = {"asOf": on.isoformat(), "checked": [*self.checked], "entries": self.entries}
+        if not found:  # most applications: no list holds any of their keys
+            return NodeResult({**node_input, self.name: {
+                "hit": False, "black": False, "grey": False, "white": False, "hits": [],
+                "codes": [], "notGiven": not_given}}, trace)
         found.sort(key=lambda item: _KIND_ORDER[item[0].kind])  # stable: key order within
-        hits = [_hit(entry, canonical) for entry, canonical in found]
         kinds = {entry.kind for entry, _ in found}
-        codes = list(dict.fromkeys(entry.reason for entry, _ in found if entry.reason))
-        result = {"hit": bool(hits), "black": "black" in kinds, "grey": "grey" in kinds,
-                  "white": "white" in kinds, "hits": hits, "codes": codes,
+        result = {"hit": True, "black": "black" in kinds, "grey": "grey" in kinds,
+                  "white": "white" in kinds,
+                  "hits": [_hit(entry, canonical) for entry, canonical in found],
+                  "codes": list(dict.fromkeys(entry.reason for entry, _ in found
+                                              if entry.reason)),
                   "notGiven": not_given}
-        trace = {"asOf": on.isoformat(), "checked": [key for key, _, _ in self.keys],
-                 "entries": len(self.index)}
         return NodeResult({**node_input, self.name: result}, trace)
 
 
