@@ -104,7 +104,7 @@ class Project:
         root = root.resolve()
         if not root.is_dir():
             raise ProjectError(f"no project folder {str(path)!r}")
-        config = _read_config(root / CONFIG_FILE)
+        config = _read_config(root / CONFIG_FILE, shown=Path(path))
         flows = _flows(root)
         feature_set = _feature_set(root)
         return cls(root, config, flows, feature_set, manifest(root))
@@ -261,11 +261,13 @@ def _sha256(path: Path) -> str:
 
 # -- reading fengkong.yaml and the folder -------------------------------------------------
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _read_config(path: Path, shown: Path) -> dict[str, Any]:
+    """``fengkong.yaml`` read and its top-level keys checked; ``shown`` is the folder as
+    the user named it, for the error that it is not a project."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ProjectError(f"{path.parent} is not a strategy project: it has no {CONFIG_FILE} "
+        raise ProjectError(f"{shown} is not a strategy project: it has no {CONFIG_FILE} "
                            "(create a project with 'fengkong init DIR')") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ProjectError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}"
