@@ -224,9 +224,9 @@ class Writer:
 
 
 def _unavailable(error: BaseException) -> StoreUnavailable:
-    if isinstance(error, StoreUnavailable):
-        return StoreUnavailable(error.message)
+    """A fresh error per waiting caller (futures are read from many threads)."""
+    cause = error.message if isinstance(error, StoreUnavailable) else str(error)
     failure = StoreUnavailable("the store could not write (nothing was recorded): "
-                               + " ".join(str(error).split()))
+                               + " ".join(cause.split()))
     failure.__cause__ = error
     return failure

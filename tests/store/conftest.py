@@ -1,0 +1,129 @@
+"""Every store test runs twice: on SQLite in a temporary folder and on the real PostgreSQL
+at 127.0.0.1:5432 (``FENGKONG_TEST_POSTGRES`` overrides the URL). Each PostgreSQL test gets
+a schema of its own, named at random and dropped when the session ends, so runs on a
+shared server never meet. An unreachable server fails the PostgreSQL tests, unless
+``FENGKONG_SKIP_POSTGRES=1``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from fengkong.store import DecisionRecord
+
+POSTGRES = os.environ.get("FENGKONG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BASE_TIME = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
+
+
+class PostgresSchemas:
+    """Makes a fresh schema per test, drops all of them at the end of the session."""
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+        self.prefix = f"fk_store_{secrets.token_hex(4)}"
+        self.made: list[str] = []
+
+    def new_url(self) -> str:
+        name = f"{self.prefix}_{len(self.made)}"
+        self.admin.execute(f"CREATE SCHEMA {name}")
+        self.made.append(name)
+        separator = "&" if "?" in POSTGRES else "?"
+        return f"{POSTGRES}{separator}options={quote(f'-csearch_path={name}')}"
+
+    def drop_all(self) -> None:
+        for name in self.made:
+            self.admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresSchemas]:
+    if os.environ.get("FENGKONG_SKIP_POSTGRES") == "1":
+        pytest.skip("FENGKONG_SKIP_POSTGRES=1")
+    try:
+        import psycopg
+
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
+    except Exception as error:  # ImportError or a connection failure: say which
+        pytest.fail(f"the store's PostgreSQL tests need a server at {POSTGRES} and psycopg "
+                    f"({type(error).__name__}: {error}); set FENGKONG_SKIP_POSTGRES=1 to "
+                    "skip them", pytrace=False)
+    schemas = PostgresSchemas(admin)
+    try:
+        yield schemas
+    finally:
+        schemas.drop_all()
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL of an empty database, one per dialect."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fengkong.db'}"
+    schemas: PostgresSchemas = request.getfixturevalue("postgres")
+    return schemas.new_url()
+
+
+class Raw:
+    """Plain SQL on the store's database, beside the store (for tampering and checks)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+        if self.dialect == "sqlite":
+            self.connection: Any = sqlite3.connect(url[len("sqlite:///"):],
+                                                   isolation_level=None)
+        else:
+            import psycopg
+
+            self.connection = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        if self.dialect == "postgresql":
+            sql = sql.replace("?", "%s")
+        cursor = self.connection.execute(sql, tuple(parameters))
+        return list(cursor.fetchall()) if cursor.description else []
+
+    def drop_guards(self) -> None:
+        """What a database superuser can do: remove the append-only triggers."""
+        if self.dialect == "sqlite":
+            for name in ("decision_log_no_update", "decision_log_no_delete",
+                         "chain_heads_forward", "chain_heads_no_delete"):
+                self.execute(f"DROP TRIGGER {name}")
+        else:
+            self.execute("DROP TRIGGER decision_log_append_only ON decision_log")
+            self.execute("DROP TRIGGER chain_heads_forward ON chain_heads")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def raw(url: str) -> Iterator[Raw]:
+    connection = Raw(url)
+    yield connection
+    connection.close()
+
+
+def record(number: int = 0, **changes: Any) -> DecisionRecord:
+    """A plausible decision record; ``changes`` override fields."""
+    fields: dict[str, Any] = {
+        "flow": "credit", "strategy_version": "3f2a9c", "application_id": f"app-{number}",
+        "request": {"applicant": {"name": "张三", "age": 31, "income": 12500.5},
+                    "loan": {"amount": 20000, "term": 12}, "n": number},
+        "response": {"outcome": "APPROVE", "limit": 20000, "apr": 0.1799,
+                     "reasons": ["R01"]},
+        "outcome": "APPROVE", "trace": {"nodes": [{"id": "n1", "ms": 0.012}]},
+        "features": {"phone.application.count.7d": 2, "ratio": 1e-7},
+        "latency_ms": 3.25, "decided_at": BASE_TIME + timedelta(seconds=number),
+    }
+    fields.update(changes)
+    return DecisionRecord(**fields)
