@@ -533,6 +533,39 @@ def project_command(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The store ``fengkong audit`` opens by default: the decision server's own default, a
+#: SQLite file in the ``.fengkong`` folder of the project it serves (run it from there).
+DEFAULT_DB = "sqlite:///.fengkong/fengkong.db"
+
+
+@command(
+    "audit",
+    "verify the decision log's hash chain: exit 0 if intact, 1 if not",
+    arg("action", choices=["verify"],
+        help="verify: recompute every entry's hash and link, and compare the heads"),
+    arg("--db", default=DEFAULT_DB, metavar="URL",
+        help="the store: sqlite:///PATH, a file path, or postgresql://user@host/db "
+             f"(default: {DEFAULT_DB})"),
+    arg("--tenant", help="only this tenant's chain (default: every tenant)"),
+    arg("--json", action="store_true", help="the report as JSON"),
+    epilog="examples:\n  fengkong audit verify\n"
+           "  fengkong audit verify --db postgresql://risk@db.internal/fengkong --json",
+)
+def audit_command(args: argparse.Namespace) -> int:
+    """``fengkong audit verify``: a one-line summary (ship its head hash to a log kept
+    outside the database) and one line per problem."""
+    from fengkong.store import open_store
+
+    with open_store(args.db, create=False) as store:
+        report = store.verify_chain(args.tenant)
+    if args.json:
+        write_json(report.to_dict(), pretty=True)
+    else:
+        print(report.summary())
+        for problem in report.problems:
+            print(f"  {problem}")
+    return 0 if report.ok else 1
+
 class ProgressBar:
     """Progress of a long job on stderr: a bar redrawn in place on a terminal, else (a log
     file, CI) a plain line at most every ``interval`` seconds."""
