@@ -9,9 +9,11 @@ import math
 
 import pytest
 from conftest import Raw, record
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fengkong.store import canonical_json, open_store
-from fengkong.store.chain import format_number
+from fengkong.store.chain import _write, format_number
 
 
 @pytest.mark.parametrize("number, text", [
@@ -153,3 +155,21 @@ def test_review_entries_are_part_of_the_chain(url: str, raw: Raw) -> None:
     raw.drop_guards()
     raw.execute("UPDATE decision_log SET outcome = 'APPROVE' WHERE kind = 'review'")
     assert _problems(url) == [(3, "altered")]
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_the_fast_canonical_path_agrees_with_the_reference_writer(value: object) -> None:
+    reference: list[str] = []
+    _write(value, reference)
+    text = canonical_json(value)
+    assert text == "".join(reference)
+    assert canonical_json(json.loads(text)) == text  # stored text re-canonicalizes to itself

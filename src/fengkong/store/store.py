@@ -811,14 +811,12 @@ def _prepare(record: DecisionRecord) -> _Prepared:
             raise StoreError(f"a decision's {name} must be a JSON object, not "
                              f"{type(value).__name__}", field=name)
         try:
-            text = to_json_text(value)
-            # The hash is taken over what will be read back, so that verification
-            # recomputes exactly this.
-            parsed = json.loads(text)
-            fields[name] = canonical_json(parsed)
+            # Stored in canonical form: the text the hash covers is the text kept, and it
+            # reads back (and re-canonicalizes) to itself.
+            text = canonical_json(value)
         except (TypeError, ValueError, RecursionError) as error:
             raise StoreError(f"a decision's {name} is not JSON: {error}", field=name) from None
-        texts[name], values[name] = text, parsed
+        texts[name], values[name], fields[name] = text, json.loads(text), text
     return _Prepared(record, decided_at, latency_ms, texts, values, fields)
 
 
