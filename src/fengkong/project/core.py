@@ -29,22 +29,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from fengkong.errors import FengkongError
 from fengkong.expr import CompiledExpression, compile_expression
 from fengkong.expr.values import to_json
-from fengkong.features.durable import DurableFeatureState
-from fengkong.features.kernels import FeaturePlan
 from fengkong.features.spec import EventValidationError, FeatureSet, load_project
-from fengkong.features.state import MemoryFeatureState
 from fengkong.graph.engine import Engine
 from fengkong.graph.loaders import DirectoryLoader
 from fengkong.graph.model import parse_graph, read_json
 
-__all__ = ["CONFIG_FILE", "FeatureState", "Project", "ProjectError", "manifest"]
+if TYPE_CHECKING:
+    # The feature state imports numba (half a second); init, info and the service's
+    # project listing need none of it, so it is imported where a state is made.
+    from fengkong.features.durable import DurableFeatureState
+    from fengkong.features.kernels import FeaturePlan
+    from fengkong.features.state import MemoryFeatureState
+
+__all__ = ["CONFIG_FILE", "Project", "ProjectError", "manifest"]
 
 CONFIG_FILE = "fengkong.yaml"
 FLOWS = "flows"
@@ -56,8 +60,6 @@ _UNVERSIONED_FOLDERS = frozenset({"tests", "build"})
 _KEYS = ("name", "description", "defaultFlow", "reasonCodes", "events")
 _EVENT_KEYS = ("type", "fields")
 PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-FeatureState = MemoryFeatureState | DurableFeatureState
 
 
 class ProjectError(FengkongError):
@@ -120,19 +122,26 @@ class Project:
         """The plan of every feature the project declares (None without features)."""
         if self.feature_set is None:
             return None
+        from fengkong.features.kernels import FeaturePlan
+
         try:
             return FeaturePlan(self.feature_set.features, self.feature_set.events)
         except FengkongError as error:
             raise ProjectError(f"{FEATURES}/: {error}") from None
 
-    def feature_state(self, directory: str | Path | None = None) -> FeatureState | None:
+    def feature_state(self, directory: str | Path | None = None
+                      ) -> MemoryFeatureState | DurableFeatureState | None:
         """A fresh feature state for all the project's features: in memory, or durable (a
         write-ahead log) in ``directory``. None when the project declares no features."""
         plan = self.feature_plan
         if plan is None:
             return None
         if directory is None:
+            from fengkong.features.state import MemoryFeatureState
+
             return MemoryFeatureState(plan)
+        from fengkong.features.durable import DurableFeatureState
+
         return DurableFeatureState(plan, directory)
 
     def engine(self, services: Mapping[str, Any] | None = None) -> Engine:

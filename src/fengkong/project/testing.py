@@ -29,18 +29,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import yaml
 
 from fengkong.errors import FengkongError
 from fengkong.expr import CompiledExpression, CompiledUnary, compile_expression, compile_unary
 from fengkong.expr.values import to_json
-from fengkong.features.kernels import FeaturePlan
-from fengkong.features.state import MemoryFeatureState
 from fengkong.graph.model import read_json
 from fengkong.project.core import Project, ProjectError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from fengkong.features.kernels import FeaturePlan
 
 __all__ = ["ProjectTest", "TestReport", "TestResult", "format_report", "load_tests",
            "run_tests"]
@@ -254,11 +256,14 @@ class _StatePerTest:
     an empty state behind it, so no test sees another's history."""
 
     def __init__(self, plan: FeaturePlan) -> None:
+        from fengkong.features.state import MemoryFeatureState  # numba: only when tests run
+
         self.plan = plan
-        self.state = MemoryFeatureState(plan)
+        self.empty = lambda: MemoryFeatureState(plan)
+        self.state = self.empty()
 
     def reset(self) -> None:
-        self.state = MemoryFeatureState(self.plan)
+        self.state = self.empty()
 
     def compute(self, keys: Mapping[str, Any], as_of: int, plan: FeaturePlan | None = None
                 ) -> np.ndarray:
