@@ -23,7 +23,7 @@ def test_audit_verify_an_intact_then_a_tampered_log(url: str, raw: Raw,
     raw.execute("UPDATE decision_log SET outcome = 'REJECT' WHERE seq = 2")
     assert main(["audit", "verify", "--db", url]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("NOT intact (1 problems): 3 entries checked")
+    assert lines[0].startswith("NOT intact (1 problem): 3 entries checked")
     assert lines[1].startswith("  default#2 altered: the content of decision ")
 
     assert main(["audit", "verify", "--db", url, "--json"]) == 1

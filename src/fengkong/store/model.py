@@ -270,7 +270,8 @@ class ChainReport:
     def summary(self) -> str:
         """One line: intact or not, how much was checked, the head(s) to anchor."""
         chains = len(self.heads)
-        state = "intact" if self.ok else f"NOT intact ({len(self.problems)} problems)"
+        count = len(self.problems)
+        state = "intact" if self.ok else f"NOT intact ({count} problem{'' if count == 1 else 's'})"
         heads = ", ".join(f"{head.tenant}#{head.seq} {head.hash}"
                           for head in self.heads.values())
         text = (f"{state}: {self.checked} entries checked in {chains} "
