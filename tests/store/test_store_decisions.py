@@ -264,3 +264,17 @@ def test_a_closed_store_refuses_work(url: str) -> None:
     store.close()  # closing twice is fine
     with pytest.raises(StoreError, match="closed"):
         store.submit_decision(record(1))
+
+
+def test_read_decisions_pages_in_chain_order_without_review_entries(url: str) -> None:
+    with open_store(url) as store:
+        review = store.record_decision(record(0, outcome="REVIEW"))
+        store.resolve_review(review.decision_id, "approve", "li")
+        for n in range(1, 6):
+            store.record_decision(record(n))
+        seen, after = [], 0
+        while page := store.read_decisions(after_seq=after, limit=2):
+            seen.extend(decision.application_id for decision in page)
+            after = page[-1].seq
+        assert seen == [f"app-{n}" for n in range(6)]
+        assert store.read_decisions(tenant="other") == []

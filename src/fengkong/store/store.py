@@ -239,6 +239,16 @@ class Store:
         more = len(rows) > query.limit
         return Page(items, _cursor("d", items[-1].seq) if more else None)
 
+    def read_decisions(self, after_seq: int = 0, limit: int = 10_000,
+                       tenant: str = "default") -> list[StoredDecision]:
+        """The tenant's decisions in chain order after position ``after_seq`` (pass the
+        last ``seq`` read to page on), e.g. to replay decided applications into the feature
+        state after a restart. Review entries are skipped, so seqs may jump."""
+        rows = self._read_all(f"SELECT {_LOG_COLUMNS} FROM decision_log WHERE tenant = ? "
+                              "AND kind = 'decision' AND seq > ? ORDER BY seq LIMIT ?",
+                              (tenant, after_seq, limit))
+        return [self._decision(row) for row in rows]
+
     def count_decisions(self, tenant: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM decision_log WHERE kind = 'decision'"
         row = (self._read_one(sql + " AND tenant = ?", (tenant,)) if tenant is not None
