@@ -125,6 +125,8 @@ def membership(item: Any, container: Any, node: ast.Node) -> bool:
     if kind is dict:
         if type(item) is str:
             return item in container
+        if _is_date(item):  # as zen-engine: a date looks for its ISO text as the key
+            return to_json(item) in container
         raise _fail(f"'in' on an object needs a string key, got {type_name(item)}", node)
     raise _fail(f"'in' needs an array, interval or object on the right, got "
                 f"{type_name(container)}", node)
