@@ -566,6 +566,37 @@ def audit_command(args: argparse.Namespace) -> int:
             print(f"  {problem}")
     return 0 if report.ok else 1
 
+
+@command(
+    "serve",
+    "run a strategy project as the HTTP decision service (OpenAPI at /openapi.json)",
+    arg("--project", type=Path, default=Path("."), metavar="DIR",
+        help="the strategy project folder (default: the current folder)"),
+    arg("--db", metavar="URL",
+        help="the decision store: sqlite:///PATH or postgresql://user@host/db (default: "
+             "SQLite in the project's .fengkong/ folder)"),
+    arg("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"),
+    arg("--port", type=int, default=8000, help="the port (default 8000)"),
+    arg("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+        help="the largest request body accepted (default 1 MiB)"),
+    epilog="examples:\n  fengkong serve --project examples/consumer-loan\n"
+           "  fengkong serve --project . --db postgresql://postgres@127.0.0.1/test --port 9000",
+)
+def serve_command(args: argparse.Namespace) -> int:
+    """``fengkong serve``: one process, until interrupted (see docs/service.md)."""
+    try:
+        from fengkong.service.app import ServiceSettings
+        from fengkong.service.server import serve
+    except ImportError as missing:
+        raise UsageError(f"the decision service needs its extra: pip install "
+                         f"'fengkong[service]' ({missing})") from None
+    settings = ServiceSettings(project=args.project, db=args.db, max_body_bytes=args.max_body)
+    print(f"fengkong: serving {args.project} on http://{args.host}:{args.port} "
+          f"(OpenAPI at /openapi.json)", file=sys.stderr)
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
 class ProgressBar:
     """Progress of a long job on stderr: a bar redrawn in place on a terminal, else (a log
     file, CI) a plain line at most every ``interval`` seconds."""
