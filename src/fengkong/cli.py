@@ -640,6 +640,54 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
+@command(
+    "demo",
+    "prepare the consumer-loan demo (data, models), serve it on SQLite and replay applications",
+    arg("--workdir", type=Path, default=Path("build/demo"), metavar="DIR",
+        help="where the data, models, project copy, database and server log go "
+             "(default build/demo; a second run reuses what is up to date)"),
+    arg("-n", "--applications", type=int, default=300, metavar="N",
+        help="how many applications to replay (default 300)"),
+    arg("--port", type=int, help="the server's port (default: a free one)"),
+    arg("--keep-running", action="store_true",
+        help="leave the server running after the summary (its URL is printed)"),
+    arg("--project", type=Path, metavar="DIR",
+        help="the strategy project to run (default: examples/consumer-loan)"),
+    arg("--size", choices=["default", "small"], default="default",
+        help="small: fewer synthetic applicants and a shorter stream, for tests and slow "
+             "machines"),
+    epilog="examples:\n  fengkong demo\n  fengkong demo -n 1000 --keep-running\n"
+           "  fengkong demo --project my-loan --workdir build/my-demo",
+)
+def demo_command(args: argparse.Namespace) -> int:
+    """``fengkong demo``: progress on stderr, decisions and the summary on stdout; exit 1
+    when the log does not hold every decision or its chain does not verify."""
+    if args.applications < 1:
+        raise UsageError("--applications must be at least 1")
+    try:
+        from fengkong.demo import DemoSettings
+        from fengkong.demo.replay import run_demo
+    except ImportError as missing:
+        raise UsageError(f"the demo needs the models and service extras: pip install "
+                         f"'fengkong[models,service]' ({missing})") from None
+
+    def say(line: str) -> None:
+        print(f"demo: {line}", file=sys.stderr, flush=True)
+
+    bars: list[ProgressBar] = []
+
+    def backfill_progress(done: int, total: int) -> None:
+        if not bars:  # started with the backfill, so that its rate and time are its own
+            bars.append(ProgressBar("demo: backfill", "applications"))
+        bars[0](done, total)
+
+    settings = DemoSettings.small() if args.size == "small" else DemoSettings()
+    run = run_demo(args.workdir, args.applications, args.port, args.keep_running,
+                   progress=say, settings=settings, project=args.project,
+                   backfill_progress=backfill_progress)
+    return 0 if run.ok else 1
+
+
 @command("version", "print the fengkong version")
 def version_command(args: argparse.Namespace) -> int:
     python = ".".join(str(part) for part in sys.version_info[:3])
