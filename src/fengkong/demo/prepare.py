@@ -207,7 +207,7 @@ def prepare(workdir: str | Path, progress: Progress | None = None, *,
     history_settings = {key: getattr(settings, key) for key in
                         ("seed", "training_applicants", "days", "start", "fraud_ring_share")}
     fraud_dir = workdir / "models" / FRAUD
-    fraud = stages.run(
+    stages.run(
         "fraud",
         fingerprint("fraud", history_settings, fraud_features,
                     files_digest(spec_files, source), versions),
@@ -216,7 +216,7 @@ def prepare(workdir: str | Path, progress: Progress | None = None, *,
                                    backfill_progress))
 
     stream_path = workdir / "replay" / "stream.json"
-    stream = stages.run(
+    stages.run(
         "stream",
         fingerprint("stream", asdict(settings), scorecard["inputs"], YUAN_PER_UNIT, versions),
         [stream_path],
@@ -230,7 +230,6 @@ def prepare(workdir: str | Path, progress: Progress | None = None, *,
                                  "seconds": round(time.perf_counter() - started, 1)}
     say(f"project: {source.name} copied to {project_dir} with models/{SCORECARD}, "
         f"models/{FRAUD} and lists/{DEMO_LIST}")
-    del fraud, stream
     return PreparedDemo(workdir, project_dir, stream_path, dict(stages.current))
 
 
