@@ -57,6 +57,21 @@ def test_collect_and_loop_trace_data_are_lists() -> None:
     assert [[row["index"] for row in item] for item in data] == [[0, 1], []]
 
 
+def test_steps_trace_keeps_each_nodes_output_object_without_copies() -> None:
+    decision = routed()
+    full = decision.evaluate({"amount": 6000}, trace=True)["trace"]
+    steps = decision.evaluate({"amount": 6000}, trace="steps")["trace"]
+    assert list(steps) == list(full)
+    for node_id, entry in steps.items():
+        assert list(entry) == ["output", "name", "id", "performance", "traceData", "order"]
+        assert entry["traceData"] == full[node_id]["traceData"]
+        assert entry["order"] == full[node_id]["order"]
+    assert steps["grade"]["output"] == {"grade": "A"}
+    # The input node's output is the context object itself, not a JSON copy of it.
+    context = {"amount": 6000}
+    assert decision.evaluate(context, trace="steps")["trace"]["in"]["output"] is context
+
+
 def test_no_trace_unless_asked() -> None:
     assert "trace" not in routed().evaluate({"amount": 1})
 

@@ -37,7 +37,7 @@ from fengkong.graph.executor import CompiledGraph, compile_graph
 from fengkong.graph.loaders import DirectoryLoader, Document, LoaderSource, as_loader
 from fengkong.graph.model import parse_graph, read_json
 from fengkong.graph.registry import CompileContext
-from fengkong.graph.runtime import Run
+from fengkong.graph.runtime import Run, TraceMode
 from fengkong.graph.trace import format_duration
 
 if TYPE_CHECKING:
@@ -57,12 +57,13 @@ class Decision:
         self.key = key
         self._batch: BatchEvaluator | None = None  # built on the first evaluate_batch
 
-    def evaluate(self, context: Mapping[str, Any] | str | bytes, trace: bool = False, *,
+    def evaluate(self, context: Mapping[str, Any] | str | bytes, trace: TraceMode = False, *,
                  max_depth: int | None = None) -> dict[str, Any]:
         """Evaluate on ``context`` (an object, or JSON text of one).
 
         Returns ``{"performance": ..., "result": ...}`` plus ``"trace"`` when ``trace`` is
-        true. Raises a :class:`fengkong.errors.FengkongError` subclass for bad input.
+        true (zen-engine's trace) or ``"steps"`` (each node's name, time, trace data and
+        output object, without JSON copies: what a decision log keeps). Raises a :class:`fengkong.errors.FengkongError` subclass for bad input.
         """
         started = perf_counter_ns()
         if type(context) is not dict:
@@ -154,7 +155,7 @@ class Engine:
         return None
 
     def evaluate(self, key: str, context: Mapping[str, Any] | str | bytes,
-                 trace: bool = False) -> dict[str, Any]:
+                 trace: TraceMode = False) -> dict[str, Any]:
         """Evaluate the decision stored under ``key`` (see :meth:`Decision.evaluate`)."""
         return self.get_decision(key).evaluate(context, trace)
 

@@ -27,7 +27,7 @@ from fengkong.graph.nodes.compiling import NODES_VARIABLE
 from fengkong.graph.plan import Step, WalkPlanner
 from fengkong.graph.registry import CompileContext, CompiledNode, compile_node
 from fengkong.graph.runtime import Run
-from fengkong.graph.trace import trace_entry
+from fengkong.graph.trace import step_entry, trace_entry
 
 Gather = Callable[[list[Any]], Any]
 # A step of the fast path: gathers the node's input, runs the node, stores its output.
@@ -160,6 +160,7 @@ class CompiledGraph:
         data: list[Any] = [None] * (self._context_slot + 1)
         data[-1] = context
         named = run.nodes if self.records_nodes else None
+        entry = trace_entry if run.trace is True else step_entry
         trace: dict[str, Any] = {}
         segment = self.planner.root
         node = None
@@ -172,7 +173,7 @@ class CompiledGraph:
                     data[index] = output
                     if named is not None:
                         named[node.name] = output
-                    trace[node.id] = trace_entry(
+                    trace[node.id] = entry(
                         node.id, node.name,
                         None if node.type == INPUT_NODE else node_input,
                         None if node.type == OUTPUT_NODE else output,
@@ -185,7 +186,7 @@ class CompiledGraph:
                 if named is not None:
                     named[node.name] = node_input
                 choice = node.choose(node_input, run)
-                trace[node.id] = trace_entry(
+                trace[node.id] = entry(
                     node.id, node.name, node_input, node_input,
                     {"statements": [{"id": statement} for statement in choice]},
                     perf_counter_ns() - started, len(trace))

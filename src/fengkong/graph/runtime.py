@@ -7,10 +7,14 @@ between threads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from fengkong.graph.engine import Engine
+
+# False: no trace; True: zen-engine's trace (JSON copies of every node's input and output);
+# "steps": each node's name, time, trace data and output object (see fengkong.graph.trace).
+TraceMode = bool | Literal["steps"]
 
 
 class Run:
@@ -18,7 +22,7 @@ class Run:
 
     __slots__ = ("depth", "engine", "max_depth", "nodes", "trace")
 
-    def __init__(self, engine: Engine, trace: bool, depth: int, max_depth: int) -> None:
+    def __init__(self, engine: Engine, trace: TraceMode, depth: int, max_depth: int) -> None:
         self.engine = engine
         self.trace = trace
         self.depth = depth

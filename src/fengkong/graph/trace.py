@@ -10,6 +10,11 @@ A traced evaluation returns ``trace``: one entry per node that ran, keyed by nod
 node-specific (the matched rule of a decision table, each expression's result, the switch
 statements taken, a sub-decision's own trace...). ``performance`` strings are formatted like
 Rust's ``{:.1?}`` for durations (``"663.0ns"``, ``"11.4µs"``, ``"2.3ms"``, ``"1.0s"``).
+
+A *steps* trace (``evaluate(..., trace="steps")``, fengkong's own) is what a decision log
+keeps of every decision: each entry without ``input``, and with ``output`` as the node's
+own object, not a JSON copy. Copying every node's input and output — each holding the
+whole context, with a thousand features in it — would cost more than the decision.
 """
 
 from __future__ import annotations
@@ -39,6 +44,20 @@ def trace_entry(node_id: str, name: str, node_input: Any, output: Any, trace_dat
     return {
         "input": to_json(node_input),
         "output": to_json(output),
+        "name": name,
+        "id": node_id,
+        "performance": format_duration(nanoseconds),
+        "traceData": to_json(trace_data),
+        "order": order,
+    }
+
+
+def step_entry(node_id: str, name: str, node_input: Any, output: Any, trace_data: Any,
+               nanoseconds: int, order: int) -> dict[str, Any]:
+    """One node's entry of a steps trace: no input; the output as the node gave it (share
+    it, do not change it)."""
+    return {
+        "output": output,
         "name": name,
         "id": node_id,
         "performance": format_duration(nanoseconds),

@@ -40,6 +40,10 @@ class EventIntake:
     async def receive(self, body: Any) -> dict[str, Any]:
         """The outcome of every event of the batch: counts and the rejected ones."""
         events = _events(body)
+        if self.state is None:
+            raise Problem(422, "no-event-types", "This strategy takes no events",
+                          "the project declares no event types (features/*.yaml), so events "
+                          "have no schema, no time and no feature to update")
         async with self._one_batch_at_a_time:
             return await self._receive(events)
 
