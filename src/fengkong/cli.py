@@ -668,8 +668,8 @@ def demo_command(args: argparse.Namespace) -> int:
         from fengkong.demo import DemoSettings
         from fengkong.demo.replay import run_demo
     except ImportError as missing:
-        raise UsageError(f"the demo needs the models and service extras: pip install "
-                         f"'fengkong[models,service]' ({missing})") from None
+        raise UsageError(f"the demo needs the models, service and offline extras: pip "
+                         f"install 'fengkong[models,service,offline]' ({missing})") from None
 
     def say(line: str) -> None:
         print(f"demo: {line}", file=sys.stderr, flush=True)

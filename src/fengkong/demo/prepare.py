@@ -131,6 +131,13 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def code_digest(*modules: str) -> dict[str, str]:
+    """SHA-256 of the source of the demo's own modules a stage runs (``history``,
+    ``stream``...): a change in how the data is made makes the stage run again."""
+    folder = Path(__file__).parent
+    return files_digest([folder / f"{module}.py" for module in modules], folder)
+
+
 def files_digest(paths: list[Path], root: Path) -> dict[str, str]:
     """Relative path -> SHA-256 of each file: inputs that are files."""
     return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
@@ -197,7 +204,7 @@ def prepare(workdir: str | Path, progress: Progress | None = None, *,
     scorecard = stages.run(
         "scorecard",
         fingerprint("scorecard", asdict(settings)["seed"], scorecard_features,
-                    data_sha256(credit), YUAN_PER_UNIT, versions),
+                    data_sha256(credit), YUAN_PER_UNIT, versions, code_digest("prepare")),
         [scorecard_dir / "metadata.json", holdout_path],
         lambda: _train_scorecard(credit, scorecard_features, settings, scorecard_dir,
                                  holdout_path, say))
@@ -210,7 +217,8 @@ def prepare(workdir: str | Path, progress: Progress | None = None, *,
     stages.run(
         "fraud",
         fingerprint("fraud", history_settings, fraud_features,
-                    files_digest(spec_files, source), versions),
+                    files_digest(spec_files, source), versions,
+                    code_digest("prepare", "history")),
         [fraud_dir / "metadata.json"],
         lambda: _train_fraud_model(source, fraud_features, settings, workdir, fraud_dir, say,
                                    backfill_progress))
@@ -218,7 +226,8 @@ def prepare(workdir: str | Path, progress: Progress | None = None, *,
     stream_path = workdir / "replay" / "stream.json"
     stages.run(
         "stream",
-        fingerprint("stream", asdict(settings), scorecard["inputs"], YUAN_PER_UNIT, versions),
+        fingerprint("stream", asdict(settings), scorecard["inputs"], YUAN_PER_UNIT, versions,
+                    code_digest("history", "stream")),
         [stream_path],
         lambda: _build_stream(holdout_path, settings, stream_path, say))
 
