@@ -51,6 +51,10 @@ def test_the_same_application_gets_the_same_decision_never_a_second(
     by_key = client.post("/v1/decisions/application", json=application(2),
                          headers={"Idempotency-Key": "retry-7"})
     assert by_key.json()["decisionId"] == keyed.json()["decisionId"]
+    reused = client.post("/v1/decisions/application", json=application(3),
+                         headers={"Idempotency-Key": "retry-7"})
+    assert reused.status_code == 422
+    assert reused.json()["type"].endswith("idempotency-key-reused")
     with open_store(db) as store:
         assert store.count_decisions() == 2
 

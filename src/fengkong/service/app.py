@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -378,8 +379,9 @@ def _media_type(path: str) -> str:
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                    status_code=status, media_type="application/json", headers=headers)
+    # orjson: several times faster than json.dumps, and the answer is on the request path.
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 async def _problem_response(request: Request, exc: Exception) -> Response:

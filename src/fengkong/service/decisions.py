@@ -4,14 +4,15 @@ The order is the contract with the lender:
 
 1. the body is parsed and checked (400 for bad JSON, 404 for an unknown flow, 422 for an
    application the flow's schema or nodes refuse, naming the field);
-2. an application id or ``Idempotency-Key`` that already has a decision gets that decision
-   back, never a second one (a different body under the same id is a 409);
-3. the flow runs; its result must carry an outcome (``decision``: APPROVE, REJECT or
+2. the flow runs; its result must carry an outcome (``decision``: APPROVE, REJECT or
    REVIEW), else the strategy is broken and nothing is recorded (500);
-4. the decision is written to the store and **fsynced before the answer** (group commit);
-   if the store cannot write, the caller gets 503 and no decision (fail closed). Two
-   concurrent requests for one application race to the store; the loser gets the winner's
-   decision;
+3. the decision is written to the store and **fsynced before the answer** (group commit);
+   if the store cannot write, the caller gets 503 and no decision (fail closed);
+4. an application id or ``Idempotency-Key`` that already has a decision gets that decision
+   back, never a second one: the store's writer checks inside the transaction that would
+   record it, so a retry and two concurrent requests alike get the first decision (a
+   different body under the same id is a 409). Retries are rare, so they are not looked
+   up before the flow runs: that read would cost every application a database round trip;
 5. only a newly recorded decision becomes an event in the feature state, applied before
    the next evaluation, so the next application sees this one in its velocity variables.
 
@@ -33,7 +34,13 @@ from typing import Any
 from fengkong.errors import FengkongError
 from fengkong.service.metrics import ServiceMetrics
 from fengkong.service.problems import Problem, from_error, invalid_json
-from fengkong.store import DecisionRecord, Store, StoredDecision, StoreUnavailable
+from fengkong.store import (
+    DecisionRecord,
+    DuplicateDecision,
+    Store,
+    StoredDecision,
+    StoreUnavailable,
+)
 
 log = logging.getLogger("fengkong.service")
 
@@ -75,11 +82,6 @@ class DecisionDesk:
         key = _idempotency_key(idempotency_key)
         fingerprint = request_fingerprint(application)
 
-        existing = self.store.find_decision(application_id=application_id,
-                                            idempotency_key=key, tenant=self.tenant)
-        if existing is not None:
-            return self._replay(existing, flow, fingerprint), True
-
         result, trace = self._evaluate(flow, application)
         outcome = result.get("decision") if isinstance(result, dict) else None
         if outcome not in OUTCOMES:
@@ -95,6 +97,10 @@ class DecisionDesk:
             decided_at=datetime.now(UTC))
         try:
             stored = await asyncio.wrap_future(self.store.submit_decision(record))
+        except DuplicateDecision as error:
+            raise Problem(422, "idempotency-key-reused", "This Idempotency-Key decided another "
+                          "application", str(error), errors=[
+                              {"field": "Idempotency-Key", "message": error.message}]) from None
         except StoreUnavailable as error:
             log.error("decision store unavailable: %s", error)
             raise Problem(503, "store-unavailable", "Decisions cannot be recorded right now",
