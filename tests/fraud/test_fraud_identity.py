@@ -227,6 +227,9 @@ def test_declared_values_cannot_be_checked_against_an_invalid_number() -> None:
     result = check_identity({"idNumber": "110105194912310021", "age": 76, "sex": None}, ON)
     assert result["codes"] == ["ID02", "CN08", "CN09"]
     assert result["age"] is None and result["ageMatches"] is False
+    both = check_identity({"idNumber": "110105194912310021", "age": 76, "sex": "F"}, ON)
+    assert [entry["code"] for entry in both["failed"]] == ["ID02", "CN08", "CN08"]
+    assert both["codes"] == ["ID02", "CN08"]  # each code once
 
 
 def test_only_the_inputs_given_are_checked() -> None:

@@ -173,7 +173,7 @@ def check_identity(values: Mapping[str, Any], on: date) -> dict[str, Any]:
     (``M``/``F``), ``province`` (``None`` unless the ID number is valid); ``phoneValid``;
     ``bankCardValid``; ``nameGiven``; ``ageMatches``, ``birthDateMatches``, ``sexMatches``;
     and always ``passed`` (every check true), ``failed`` (``[{"check", "code", "zh",
-    "en"}]``) and ``codes`` (the failed codes, in check order).
+    "en"}]``) and ``codes`` (the failed checks' codes, each once, in check order).
     """
     out: dict[str, Any] = {}
     failed: list[dict[str, str]] = []
@@ -213,7 +213,9 @@ def check_identity(values: Mapping[str, Any], on: date) -> dict[str, Any]:
                 failed.append(reason(check, code))
     out["passed"] = not failed
     out["failed"] = failed
-    out["codes"] = [entry["code"] for entry in failed]
+    # Each code once: two checks may fail for one cause (no valid ID number to compare the
+    # declared age and sex with gives CN08 twice); ``failed`` keeps every check.
+    out["codes"] = list(dict.fromkeys(entry["code"] for entry in failed))
     return out
 
 
