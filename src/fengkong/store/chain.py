@@ -41,15 +41,24 @@ _ORDER = sorted(HASHED_FIELDS)  # ASCII names: code-point order is UTF-16 order
 def canonical_json(value: Any) -> str:
     """``value`` (JSON: dict, list, str, int, float, bool, None; a ``Decimal`` counts as the
     number it is) in RFC 8785 form."""
+    return canonical(value)[0]
+
+
+def canonical(value: Any) -> tuple[str, Any]:
+    """``value`` in RFC 8785 form, and a Python value that reads as that text does (what
+    ``json.loads`` of it would give, without parsing it again: whole floats are ints). The
+    second shares unchanged parts with ``value``."""
     try:
         # The C encoder prints exactly the canonical form once whole floats are ints and
         # no float needs an exponent (see _fast); that is nearly every decision.
-        return json.dumps(_fast(value), ensure_ascii=False, allow_nan=False, sort_keys=True,
-                          separators=(",", ":"))
+        plain = _fast(value)
+        return json.dumps(plain, ensure_ascii=False, allow_nan=False, sort_keys=True,
+                          separators=(",", ":")), plain
     except _Fallback:
         parts: list[str] = []
         _write(value, parts)
-        return "".join(parts)
+        text = "".join(parts)
+        return text, json.loads(text)
 
 
 class _Fallback(Exception):
@@ -85,7 +94,7 @@ def _fast(value: Any) -> Any:
                 copy[key] = plain
         return value if copy is None else copy
     if kind is list or kind is tuple:
-        items: list[Any] | None = None
+        items: list[Any] | None = None if kind is list else list(value)
         for index, item in enumerate(value):
             plain = _fast(item)
             if plain is not item:

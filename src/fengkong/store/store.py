@@ -25,6 +25,7 @@ from typing import Any
 from fengkong.store.backends import Backend, backend_for
 from fengkong.store.chain import (
     LogRow,
+    canonical,
     canonical_json,
     entry_hash,
     to_json_text,
@@ -822,11 +823,12 @@ def _prepare(record: DecisionRecord) -> _Prepared:
                              f"{type(value).__name__}", field=name)
         try:
             # Stored in canonical form: the text the hash covers is the text kept, and it
-            # reads back (and re-canonicalizes) to itself.
-            text = canonical_json(value)
+            # reads back (and re-canonicalizes) to itself. ``plain`` is what reading it
+            # back gives, so the decision returned now equals the one a replay returns.
+            text, plain = canonical(value)
         except (TypeError, ValueError, RecursionError) as error:
             raise StoreError(f"a decision's {name} is not JSON: {error}", field=name) from None
-        texts[name], values[name], fields[name] = text, json.loads(text), text
+        texts[name], values[name], fields[name] = text, plain, text
     return _Prepared(record, decided_at, latency_ms, texts, values, fields)
 
 
