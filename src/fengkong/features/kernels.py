@@ -33,10 +33,13 @@ from typing import Any
 import numpy as np
 
 from fengkong.errors import FengkongError
-from fengkong.features.retention import Baseline, fold, merge_lifetime
-from fengkong.features.scan import KIND_CODES, scan
-from fengkong.features.suffix import SuffixIndex, extend_index, read_index
-from fengkong.features.sums import ADDITIVE_CODES, extend_prefix, read_additive
+from fengkong.features.codes import ValueCodes
+from fengkong.features.query import read_group
+from fengkong.features.retention import Baseline, fold
+from fengkong.features.scan import KIND_CODES
+from fengkong.features.settle import append_rows, in_order
+from fengkong.features.suffix import SuffixIndex, extend_index
+from fengkong.features.sums import ADDITIVE_CODES, extend_prefix
 
 _ADDITIVE = frozenset({"count", "sum", "mean", "std"})
 _TIME = frozenset({"time_since_last", "first_seen_age"})
@@ -66,7 +69,7 @@ class _SeriesLayout:
     pair_needs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stack_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     distinct_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    coded_columns: list[int] = field(default_factory=list)
+    coded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # Retention (fengkong.features.retention): the longest finite window, and how long
     # events are kept row by row (None: for ever).
     longest_ms: int = 0
@@ -106,16 +109,25 @@ class Series:
     The readers (``times``, ``prefix``...) see the series as of the last :meth:`settle`.
     """
 
-    __slots__ = ("_baseline", "_code_capacity", "_codes", "_filters", "_index", "_pending",
-                 "_prefix", "_ready", "_size", "_times", "_values", "code_of", "layout")
+    __slots__ = ("_baseline", "_code_capacity", "_codes", "_filters", "_index", "_merged_from",
+                 "_pending", "_prefix", "_ready", "_settled_before", "_size", "_times",
+                 "_value_codes", "_values", "layout")
 
-    def __init__(self, layout: _SeriesLayout) -> None:
+    def __init__(self, layout: _SeriesLayout,
+                 pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> None:
+        """``pending``: events to start with, as :meth:`add_many` would add them (the list
+        is the series' own from now on)."""
         self.layout = layout
         self._size = 0
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = \
+            [] if pending is None else pending
         # Arrays are made when the series is first read: a series that is written but never
         # read (most of them) costs one small object.
         self._ready = False
+        # A series is indexed from its second read on: most series an online query reads
+        # are read once (an applicant's phone, device...), and for them the backward scan
+        # costs less than building the index.
+        self._settled_before = False
         self._index: SuffixIndex | None = None
         self._baseline: Baseline | None = None
 
@@ -126,7 +138,7 @@ class Series:
         self._values = np.empty((capacity, len(layout.value_fields)), dtype=np.float64)
         # Distinct counts compare small integer codes, one per distinct value of a column.
         self._codes = np.zeros((capacity, len(layout.value_fields)), dtype=np.int32)
-        self.code_of: list[dict[float, int]] = [{} for _ in layout.value_fields]
+        self._value_codes = ValueCodes(layout.coded, capacity) if len(layout.coded) else None
         self._code_capacity = capacity
         self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
         self._prefix = np.zeros((capacity + 1, len(layout.prefix)), dtype=np.float64)
@@ -144,22 +156,21 @@ class Series:
         capacity = max(len(self._times), 4)
         while capacity < needed:
             capacity *= 2
-        self._times = np.resize(self._times, capacity)
-        self._values = np.resize(self._values, (capacity, self._values.shape[1]))
-        self._codes = np.resize(self._codes, (capacity, self._codes.shape[1]))
-        self._filters = np.resize(self._filters, (capacity, self._filters.shape[1]))
-        prefix = np.zeros((capacity + 1, self._prefix.shape[1]))
-        prefix[:len(self._prefix)] = self._prefix
-        self._prefix = prefix
+        size = self._size
+        self._times = _widened(self._times, size, capacity)
+        self._values = _widened(self._values, size, capacity)
+        self._codes = _widened(self._codes, size, capacity)
+        self._filters = _widened(self._filters, size, capacity)
+        self._prefix = _widened(self._prefix, size + 1, capacity + 1)
         if self._index is not None:
             self._index.grow(capacity)
 
     def settle(self) -> None:
         """Merge the pending events in: time order, codes, prefix sums, index; then fold the
         events no finite window can reach any more."""
-        if not self._ready:
-            self._allocate(max(4, len(self)))
         if not self._pending:
+            if not self._ready:
+                self._allocate(4)
             return
         pending, self._pending = self._pending, []
         if len(pending) == 1:
@@ -168,13 +179,50 @@ class Series:
             timestamps = np.concatenate([part[0] for part in pending])
             values = np.concatenate([part[1] for part in pending])
             passes = np.concatenate([part[2] for part in pending])
+        size = self._size
+        count = len(timestamps)
+        if not self._ready:
+            self._allocate(max(4, count))
+        elif size + count > len(self._times):
+            self._grow(size + count)
+        if in_order(self._times, size, timestamps):
+            self._append(timestamps, values, passes)
+        else:
+            self._merge(timestamps, values, passes)
+        if not self._fold_expired():  # (which rebuilds the index)
+            if self._index is not None:
+                self._index_rows(self._merged_from)
+            elif self._size >= _INDEX_FROM and self._settled_before:
+                self._index_rows(0)
+        self._settled_before = True
+
+    def _append(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
+        """Settle new events that are in time order and newer than the series' newest (the
+        online case): one compiled call (:mod:`fengkong.features.settle`)."""
+        size, layout, value_codes = self._size, self.layout, self._value_codes
+        values = np.ascontiguousarray(values)  # codes read the floats' bits
+        if value_codes is None:
+            append_rows(self._times, self._values, self._codes, self._filters, self._prefix,
+                        size, timestamps, values, passes, layout.coded, _NO_KEYS, _NO_SLOTS,
+                        _NO_COUNTS, layout.value_of, layout.filter_of, layout.power_of)
+        else:
+            value_codes.reserve(len(timestamps))
+            value_codes.most = append_rows(
+                self._times, self._values, self._codes, self._filters, self._prefix, size,
+                timestamps, values, passes, layout.coded, value_codes.keys, value_codes.slots,
+                value_codes.counts, layout.value_of, layout.filter_of, layout.power_of)
+            self._widen_codes()
+        self._size = size + len(timestamps)
+        self._merged_from = size
+
+    def _merge(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
+        """Settle new events that are out of order or older than the series' newest: put
+        them in time order and merge them with the tail they fall into."""
         count = len(timestamps)
         if count > 1 and (timestamps[1:] < timestamps[:-1]).any():
             order = np.argsort(timestamps, kind="stable")  # equal times keep arrival order
             timestamps, values, passes = timestamps[order], values[order], passes[order]
         size = self._size
-        if size + count > len(self._times):
-            self._grow(size + count)
         codes = self._codes_of(values)
         start = size
         if size and timestamps[0] < self._times[size - 1]:
@@ -195,13 +243,8 @@ class Series:
         layout = self.layout
         extend_prefix(self._prefix, self._values, self._filters, start, self._size,
                       layout.value_of, layout.filter_of, layout.power_of)
-        if self._fold_expired():
-            return  # the index was rebuilt
-        if self._index is not None:
-            # rows moved by late events: the index of the old rows no longer holds
-            self._index_rows(start if start == size else 0)
-        elif self._size >= _INDEX_FROM:
-            self._index_rows(0)
+        # Rows from ``start`` on moved: an index of the old rows no longer holds.
+        self._merged_from = start if start == size else 0
 
     def _index_rows(self, start: int) -> None:
         """Index rows ``start ..`` (from 0: build the index afresh)."""
@@ -251,44 +294,50 @@ class Series:
         # The first prefix row becomes the totals of everything folded so far.
         self._prefix[:kept + 1] = self._prefix[expired:size + 1]
         self._size = kept
-        if self._index is not None or kept >= _INDEX_FROM:
+        if self._index is not None or (kept >= _INDEX_FROM and self._settled_before):
             self._index_rows(0)
         return True
 
     def _codes_of(self, values: np.ndarray) -> np.ndarray:
         """Small integer codes of the values of the columns distinct counts read (0 in the
-        other columns). A plain loop: most batches are a row or two, for which NumPy's
-        fancy indexing costs more than the dictionary lookups."""
-        coded = self.layout.coded_columns
-        if not coded:
-            return np.zeros(values.shape, dtype=np.int32)
-        code_of = self.code_of
-        lines = []
-        for row in values.tolist():
-            line = [0] * len(row)
-            for column in coded:
-                known = code_of[column]
-                line[column] = known.setdefault(row[column], len(known))
-            lines.append(line)
-        most = max(len(code_of[column]) for column in coded)
+        other columns): :mod:`fengkong.features.codes`."""
+        codes = np.zeros(values.shape, dtype=np.int32)
+        if self._value_codes is not None:
+            self._value_codes.assign(values, codes)
+            self._widen_codes()
+        return codes
+
+    def _widen_codes(self) -> None:
+        """Make the code-indexed arrays of the index and summary as wide as the codes."""
+        assert self._value_codes is not None
+        most = self._value_codes.most
         if most > self._code_capacity:
             self._code_capacity = max(2 * self._code_capacity, most)
             if self._index is not None:
                 self._index.grow_codes(self._code_capacity)
             if self._baseline is not None:
                 self._baseline.grow_codes(self._code_capacity)
-        return np.array(lines, dtype=np.int32).reshape(values.shape)
 
-    def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
-        """Settle, then (first index per window, end index): the events in [as_of - w,
-        as_of) for each window length w."""
+    @property
+    def code_count(self) -> int:
+        """The most codes any column has (distinct values seen, NaN counted each time)."""
+        return 0 if self._value_codes is None else self._value_codes.most
+
+    def settled(self, as_of: int) -> Series:
+        """The series settled, for a query as of ``as_of``; refused if the query reaches
+        back into events it has folded away."""
         self.settle()
         if self._baseline is not None and as_of - self.layout.longest_ms < self._baseline.cut:
             raise FengkongError(
                 f"features as of {as_of} need events this state has folded away (it keeps "
                 f"{self.layout.event} events from {self._baseline.cut} on, by the longest "
                 "window plus the late tolerance); compute past dates with the backfill")
-        times = self._times[:self._size]
+        return self
+
+    def window_bounds(self, as_of: int, window_ms: np.ndarray) -> tuple[np.ndarray, int]:
+        """Settle, then (first index per window, end index): the events in [as_of - w,
+        as_of) for each window length w."""
+        times = self.settled(as_of).times
         end = int(np.searchsorted(times, as_of, side="left"))
         starts = np.searchsorted(times[:end], as_of - window_ms, side="left")
         return starts, end
@@ -316,20 +365,40 @@ class Series:
         """The folded events (None until some are)."""
         return self._baseline
 
-    def raw(self, start: int, end: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return (self._times[start:end], self._values[start:end], self._codes[start:end],
-                self._filters[start:end])
+    @property
+    def codes(self) -> np.ndarray:
+        """The value codes of every row (:mod:`fengkong.features.codes`)."""
+        return self._codes
+
+    @property
+    def passes(self) -> np.ndarray:
+        """Whether each row passes each filter of the layout."""
+        return self._filters
 
 
-# A series gets its suffix index once it holds this many events: below, the backward scan
-# of its few rows is cheaper than building and keeping the index (measured on the backfill,
-# where most series are short and read a few times).
+
+# A series gets its suffix index once it holds this many events and is read a second time:
+# below, the backward scan of its few rows is cheaper than building and keeping the index
+# (measured on the backfill, where most series are short and read a few times), and a
+# series read once never needs it.
 _INDEX_FROM = 16
 # Fold expired events only once this many (or a quarter of the series) have expired, so
 # that the move and the index rebuild are paid once per many events.
 _FOLD_AT_LEAST = 64
 
+
+def _widened(array: np.ndarray, rows: int, capacity: int) -> np.ndarray:
+    """``array`` with room for ``capacity`` rows, its first ``rows`` copied (the others are
+    written before they are read)."""
+    wider = np.empty((capacity, *array.shape[1:]), dtype=array.dtype)
+    wider[:rows] = array[:rows]
+    return wider
+
+
+# Stand-ins for the code tables of a series that codes no column (never read).
+_NO_KEYS = np.zeros((0, 1), dtype=np.float64)
+_NO_SLOTS = np.zeros((0, 1), dtype=np.int32)
+_NO_COUNTS = np.zeros(0, dtype=np.int64)
 
 LIFETIME_MS = np.iinfo(np.int64).max // 4  # "lifetime": reaches back before any event
 LATE_TOLERANCE_MS = 86_400_000  # the default: a day
@@ -395,6 +464,12 @@ class _Group:
         self.scan_kind = np.array([KIND_CODES[scan[1]] for scan in self.scans], dtype=np.int64)
         self.scan_window = np.array([scan[2] for scan in self.scans], dtype=np.int64)
         self.scan_pair = np.array(pair_of, dtype=np.int64)
+        # By window length: the order the backward scan emits them in, whatever the query
+        # (a shorter window never starts earlier; see fengkong.features.query).
+        order = np.argsort(self.windows[self.scan_window], kind="stable")
+        self.scan_slot, self.scan_kind, self.scan_window, self.scan_pair = (
+            self.scan_slot[order], self.scan_kind[order], self.scan_window[order],
+            self.scan_pair[order])
         if new_layout:
             layout.pair_column = np.array([column for column, _ in layout.pairs],
                                           dtype=np.int64)
@@ -406,9 +481,9 @@ class _Group:
                 np.where(layout.pair_needs & bit,
                          np.cumsum((layout.pair_needs & bit) > 0) - 1, -1).astype(np.int64)
                 for bit in (1, 2))
-            layout.coded_columns = sorted({
+            layout.coded = np.array(sorted({
                 int(column) for column, need in zip(layout.pair_column, layout.pair_needs,
-                                                    strict=True) if need & 2})
+                                                    strict=True) if need & 2}), dtype=np.int64)
             layout.empty_baseline = Baseline(len(layout.pairs), layout.distincts,
                                              len(layout.filters), 0)
 
@@ -559,48 +634,30 @@ def _fill_group(group: _Group, series: Series | None, as_of: int, out: np.ndarra
         # No history: counts, sums and distinct counts are 0, everything else undefined.
         out[group.zero_slots] = 0.0
         return
-    starts, end = series.window_bounds(as_of, group.windows)  # settles the series
-    if len(group.slots):
-        read_additive(series.prefix, starts, group.window_lifetime, end, group.window_of,
-                      group.value_column, group.count_column, group.square_column,
-                      group.kinds, group.slots, out)
-    if not group.scans:
-        return
-    layout, index = group.layout, series.index
-    baseline = series.baseline or layout.empty_baseline
-    if index is not None and end == len(series):
-        # As of after every event (the online case): the windows are suffixes.
-        read_index(series.times, series.values, starts, as_of, layout.pair_column,
-                   layout.pair_filter, layout.stack_of, layout.distinct_of, group.scan_slot,
-                   group.scan_kind, group.scan_window, group.scan_pair, index.newest,
-                   index.max_stack, index.max_size, index.min_stack, index.min_size,
-                   index.distinct_rows, index.distinct_size, index.filter_rows,
-                   index.filter_size, group.window_lifetime, baseline.only, out)
-    else:
-        _scan(group, series, baseline, starts, end, as_of, out)
-    if series.baseline is not None:
-        merge_lifetime(as_of, group.scan_slot, group.scan_kind, group.scan_pair,
-                       group.window_lifetime[group.scan_window], layout.pair_filter,
-                       baseline.minimum, baseline.maximum, baseline.has_newest,
-                       baseline.newest_time, baseline.newest_value, baseline.has_first,
-                       baseline.first, out)
-
-
-def _scan(group: _Group, series: Series, baseline: Baseline, starts: np.ndarray, end: int,
-          as_of: int, out: np.ndarray) -> None:
-    """Min, max, last, distinct and the time aggregations as of a time before the newest
-    event, or of a short series: one compiled backward pass over the longest window (see
-    :mod:`fengkong.features.scan`)."""
-    first = int(starts.min()) if len(starts) else end
-    times, values, codes, passes = series.raw(first, end)
-    begin = (starts - first)[group.scan_window]
-    order = np.argsort(-begin, kind="stable")
+    series.settled(as_of)
     layout = group.layout
-    scan(times, values, codes, passes, layout.pair_column, layout.pair_filter, layout.pair_needs,
-         max((len(codes) for codes in series.code_of), default=0), begin[order],
-         group.scan_kind[order], group.scan_pair[order], group.scan_slot[order],
-         group.window_lifetime[group.scan_window][order], layout.distinct_of,
-         baseline.codes, as_of, out)
+    index = series.index
+    baseline = series.baseline
+    shown_index = _NO_INDEX if index is None else index
+    shown_baseline = layout.empty_baseline if baseline is None else baseline
+    read_group(series.times, series.values, series.codes, series.passes,
+               series.prefix, series.code_count, as_of, group.windows,
+               group.window_lifetime, group.slots, group.kinds, group.window_of,
+               group.value_column, group.count_column, group.square_column,
+               group.scan_slot, group.scan_kind, group.scan_window, group.scan_pair,
+               layout.pair_column, layout.pair_filter, layout.pair_needs, layout.stack_of,
+               layout.distinct_of, index is not None, shown_index.newest,
+               shown_index.max_stack, shown_index.max_size, shown_index.min_stack,
+               shown_index.min_size, shown_index.distinct_rows, shown_index.distinct_size,
+               shown_index.filter_rows, shown_index.filter_size, baseline is not None,
+               shown_baseline.only, shown_baseline.codes, shown_baseline.minimum,
+               shown_baseline.maximum, shown_baseline.has_newest, shown_baseline.newest_time,
+               shown_baseline.newest_value, shown_baseline.has_first, shown_baseline.first,
+               out)
+
+
+# What a series without a suffix index shows the query kernel (never read).
+_NO_INDEX = SuffixIndex(0, 0, 0, 0, 0, 0)
 
 
 __all__ = ["LATE_TOLERANCE_MS", "LIFETIME_MS", "FeaturePlan", "Series", "compute", "window_ms"]

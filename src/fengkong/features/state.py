@@ -350,9 +350,7 @@ class MemoryFeatureState:
         """The series ``name`` made from its waiting events, if it has any."""
         parts = self._waiting.pop(name, None)
         if parts is not None:
-            series = self.series[name] = Series(self._layouts[name[0], name[2]])
-            for timestamps, values, passes in parts:
-                series.add_many(timestamps, values, passes)
+            self.series[name] = Series(self._layouts[name[0], name[2]], parts)
 
     # -- routing, column by column ---------------------------------------------------------
 
