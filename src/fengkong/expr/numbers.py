@@ -101,6 +101,8 @@ def power(a: int | float, b: int | float) -> int | float | None:
     """
     if a == 0 and b < 0:
         return 0  # zen-engine's answer, rather than a division by zero
+    if b == 0:
+        return 1  # also 0 ^ 0 and (-0.0) ^ 0, where Decimal would refuse
     if a != 0:
         digits = b * math.log10(abs(a))
         if digits > MAX_POWER_DIGITS:
