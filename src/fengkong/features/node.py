@@ -222,7 +222,7 @@ def _selected(node: NodeDefinition, spec: FeatureSet, config: Mapping[str, Any]
     if node.graph is None:
         raise node.error("the features node needs its graph to find the features it reads "
                          "(compile it through fengkong.load or an Engine)")
-    references = downstream_references(node.graph, node.id, node.loader)
+    references = downstream_references(node.graph, node.id, node.loader, node.directory)
     listed = _listed(node, spec, config.get("features"))
     known = spec.by_name()
     for name, places in references.names.items():
@@ -232,11 +232,20 @@ def _selected(node: NodeDefinition, spec: FeatureSet, config: Mapping[str, Any]
         raise node.error(
             f"{references.dynamic[0]} reads features by a name known only at run time; "
             "list the features it needs in config.features (names or patterns)")
-    if not references.names and not listed:
+    modelled: list[str] = []
+    for where, names in references.models:
+        declared = [name for name in names if name in known]
+        if not declared:
+            raise node.error(
+                f"{where} hands the features object whole to its model, but the spec declares "
+                f"none of the model's {len(names)} features ({', '.join(names[:3])}...): "
+                "it would score every one as missing")
+        modelled += declared
+    if not references.names and not listed and not modelled:
         raise node.error("no node after the features node reads a feature "
                          "(features[\"name\"]); list the features to compute in "
                          "config.features")
-    return spec.select([*references.names, *listed])
+    return spec.select([*references.names, *modelled, *listed])
 
 
 def _listed(node: NodeDefinition, spec: FeatureSet, patterns: Any) -> list[str]:

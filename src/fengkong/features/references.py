@@ -12,11 +12,16 @@ computes those features and no others:
 * JavaScript function sources, and the text of other custom nodes' configs, are searched
   for ``features["..."]`` (these are not parsed, so a read spelled otherwise is missed);
 * sub-decisions are loaded through the engine's loader and searched in full (they receive
-  the node's input as their context), up to the engine's nesting depth.
+  the node's input as their context), up to the engine's nesting depth;
+* ``model`` and ``scorecard`` nodes: each expression of their ``inputs``; when ``inputs``
+  hands them the features object whole (``"features"``), they read their model's features,
+  which are taken from the model's metadata (the features node computes those the spec
+  declares).
 
 A read whose name cannot be known before the evaluation (``features[name]``, the
-``features`` object passed whole to a function) is reported as *dynamic*: the node then
-needs its features listed in its config. A node with an ``inputField`` sees a different
+``features`` object passed whole to a function, or to a model whose metadata cannot be read
+here — in a sub-decision, whose folder is not known) is reported as *dynamic*: the node
+then needs its features listed in its config. A node with an ``inputField`` sees a different
 context, so only its ``inputField`` is searched.
 
 Expressions that do not parse are skipped here: the node they belong to reports them,
@@ -29,6 +34,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fengkong.errors import FengkongError
@@ -39,6 +45,7 @@ from fengkong.graph.model import GraphModel, NodeSpec, parse_graph
 FEATURES = "features"  # where the features node puts its values in the context
 NODES = "$nodes"
 MAX_DEPTH = 5  # sub-decision nesting searched, as the engine's default max_depth
+MODEL_KINDS = ("model", "scorecard")  # custom nodes scoring a model (fengkong.models.node)
 
 
 @dataclass
@@ -48,17 +55,22 @@ class References:
 
     names: dict[str, list[str]] = field(default_factory=dict)
     dynamic: list[str] = field(default_factory=list)
+    # Models handed the features object whole: where, and the model's features (the node
+    # computes those the spec declares; a model may also read fields that are not features).
+    models: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def read(self, name: str, where: str) -> None:
         self.names.setdefault(name, []).append(where)
 
 
-def downstream_references(graph: GraphModel, node_id: str,
-                          loader: Loader | None = None) -> References:
-    """The features read by the nodes reachable from ``node_id`` in ``graph``."""
+def downstream_references(graph: GraphModel, node_id: str, loader: Loader | None = None,
+                          directory: Path | None = None) -> References:
+    """The features read by the nodes reachable from ``node_id`` in ``graph`` (whose file is
+    in ``directory``: model paths are relative to it)."""
     references = References()
     feature_node = graph.node(node_id)
-    _Search(references, loader).nodes(graph, _reachable(graph, node_id), feature_node.name, 0)
+    _Search(references, loader).nodes(graph, _reachable(graph, node_id), feature_node.name, 0,
+                                      directory)
     return references
 
 
@@ -85,7 +97,7 @@ class _Search:
         self.loader = loader
 
     def nodes(self, graph: GraphModel, nodes: list[NodeSpec], feature_node: str | None,
-              depth: int) -> None:
+              depth: int, directory: Path | None) -> None:
         for node in nodes:
             content = node.content if isinstance(node.content, dict) else {}
             where = f"{node.name!r} (node {node.id!r})"
@@ -106,6 +118,8 @@ class _Search:
                 self.text(source, where)
             elif node.type == "decisionNode":
                 self.sub_decision(content.get("key"), where, depth)
+            elif node.type == "customNode" and content.get("kind") in MODEL_KINDS:
+                self.model(content.get("config"), where, feature_node, directory)
             elif node.type == "customNode" and content.get("kind") != FEATURES:
                 for text in _strings(content.get("config")):
                     self.text(text, where)
@@ -124,6 +138,34 @@ class _Search:
             for column_id, cell in rule.items():
                 if column_id in columns:
                     self.expression(cell, where, feature_node, unary=column_id in unary)
+
+    def model(self, config: Any, where: str, feature_node: str | None,
+              directory: Path | None) -> None:
+        """A model node: its ``inputs`` expressions, or its model's features when ``inputs``
+        is the features object itself."""
+        inputs = config.get("inputs") if isinstance(config, dict) else None
+        if isinstance(inputs, dict):
+            for source in inputs.values():
+                self.expression(source, where, feature_node)
+            return
+        if not isinstance(inputs, str) or FEATURES not in inputs:
+            return
+        try:
+            tree = compile_expression(inputs).tree
+        except FengkongError:
+            return  # the model node reports it when it compiles
+        if not _is_features_object(tree, feature_node):
+            self.tree(tree, f"{where}, config.inputs {inputs!r}", feature_node)
+            return
+        from fengkong.models.node import model_features  # the model node's own reading
+
+        names = model_features(config, directory)
+        if names is None:
+            self.references.dynamic.append(
+                f"{where} (config.inputs {inputs!r}: its model's features cannot be read "
+                "here)")
+        else:
+            self.references.models.append((where, names))
 
     def expression(self, source: Any, where: str, feature_node: str | None, *,
                    unary: bool = False) -> None:
@@ -173,7 +215,8 @@ class _Search:
             graph = parse_graph(document)
         except FengkongError:
             return  # ... and a broken one when it loads it
-        self.nodes(graph, list(graph.nodes), None, depth + 1)
+        # Its folder is not known here: a model path in it cannot be resolved.
+        self.nodes(graph, list(graph.nodes), None, depth + 1, None)
 
 
 # JavaScript (or config text) reads: ``features["name"]``, ``features?.["name"]``,

@@ -101,9 +101,7 @@ def _compile(node: NodeDefinition, required_kind: str | None) -> ModelNode:
     location = config.get("model")
     if not isinstance(location, str) or not location.strip():
         raise node.error("config.model must be the path of a model artifact folder")
-    path = Path(location)
-    if not path.is_absolute() and node.directory is not None:
-        path = node.directory / path
+    path = _artifact_path(location, node.directory)
     try:
         artifact = read_artifact(path)
         scorer = scorer_from_artifact(artifact)
@@ -121,6 +119,30 @@ def _compile(node: NodeDefinition, required_kind: str | None) -> ModelNode:
     version = hashlib.sha256((path / METADATA).read_bytes()).hexdigest()[:16]
     return ModelNode(scorer, name, f"{artifact.name}@{version}",
                      _inputs(node, scorer, config.get("inputs")), reasons)
+
+
+def _artifact_path(location: str, directory: Path | None) -> Path:
+    """``config.model`` relative to the graph's folder (else to the working directory)."""
+    path = Path(location)
+    return directory / path if not path.is_absolute() and directory is not None else path
+
+
+def model_features(config: Any, directory: Path | None) -> tuple[str, ...] | None:
+    """The features of the model a ``model`` or ``scorecard`` node's ``config`` names, from
+    its verified metadata: what the node reads when ``inputs`` hands it an object whole
+    (``"features"``), for the features node's reference analysis
+    (:mod:`fengkong.features.references`). None when they cannot be read here — no
+    ``config.model``, a relative path without the graph's folder, a broken artifact (the
+    node itself says what is wrong when it compiles)."""
+    location = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(location, str) or not location.strip() or (
+            directory is None and not Path(location).is_absolute()):
+        return None
+    try:
+        features = read_artifact(_artifact_path(location, directory)).metadata["features"]
+        return tuple(str(feature["name"]) for feature in features)
+    except (FengkongError, KeyError, TypeError):
+        return None
 
 
 def _inputs(node: NodeDefinition, scorer: Scorer, inputs: Any
