@@ -6,11 +6,12 @@ import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
-from conftest import APPLICATION, LiveServer, application, serving
 from starlette.testclient import TestClient
 
+from conftest import APPLICATION, LiveServer, application, serving
 from fengkong.service import ServiceSettings
 from fengkong.store import open_store
 
@@ -213,3 +214,24 @@ def test_health_metrics_and_strategy(client: TestClient) -> None:
     releases = client.get("/v1/strategy/releases").json()["releases"]
     assert [release["versionHash"] for release in releases] == [strategy["version"]]
     assert client.post("/v1/strategy/publish", json={}).status_code == 422
+
+
+def test_the_service_on_postgresql(project: Path, postgres: Any) -> None:
+    """The same API on the real PostgreSQL: decide, replay, restart with the velocity, and
+    an intact chain."""
+    settings = ServiceSettings(project=project, db=postgres.new_url())
+    shared_phone = {"applicant__phone": "13700000000"}
+    with serving(settings) as client:
+        first = client.post("/v1/decisions/application",
+                            json=application(1, **shared_phone)).json()
+        again = client.post("/v1/decisions/application", json=application(1, **shared_phone))
+        assert again.json()["decisionId"] == first["decisionId"]
+        for n in (2, 3):
+            client.post("/v1/decisions/application", json=application(n, **shared_phone))
+    with serving(settings) as restarted:
+        fourth = restarted.post("/v1/decisions/application",
+                                json=application(4, **shared_phone)).json()
+        assert fourth["outcome"] == "REJECT" and fourth["reasons"] == ["K04"]
+        assert len(restarted.get("/v1/decisions").json()["decisions"]) == 4
+    with open_store(settings.db or "") as store:
+        assert store.count_decisions() == 4 and store.verify_chain().ok

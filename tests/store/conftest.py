@@ -1,66 +1,19 @@
 """Every store test runs twice: on SQLite in a temporary folder and on the real PostgreSQL
-at 127.0.0.1:5432 (``FENGKONG_TEST_POSTGRES`` overrides the URL). Each PostgreSQL test gets
-a schema of its own, named at random and dropped when the session ends, so runs on a
-shared server never meet. An unreachable server fails the PostgreSQL tests, unless
-``FENGKONG_SKIP_POSTGRES=1``."""
+(the ``postgres`` fixture of ``tests/conftest.py``: a schema of its own per test)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from fengkong.store import DecisionRecord
 
-POSTGRES = os.environ.get("FENGKONG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BASE_TIME = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
-
-
-class PostgresSchemas:
-    """Makes a fresh schema per test, drops all of them at the end of the session."""
-
-    def __init__(self, admin: Any) -> None:
-        self.admin = admin
-        self.prefix = f"fk_store_{secrets.token_hex(4)}"
-        self.made: list[str] = []
-
-    def new_url(self) -> str:
-        name = f"{self.prefix}_{len(self.made)}"
-        self.admin.execute(f"CREATE SCHEMA {name}")
-        self.made.append(name)
-        separator = "&" if "?" in POSTGRES else "?"
-        return f"{POSTGRES}{separator}options={quote(f'-csearch_path={name}')}"
-
-    def drop_all(self) -> None:
-        for name in self.made:
-            self.admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresSchemas]:
-    if os.environ.get("FENGKONG_SKIP_POSTGRES") == "1":
-        pytest.skip("FENGKONG_SKIP_POSTGRES=1")
-    try:
-        import psycopg
-
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
-    except Exception as error:  # ImportError or a connection failure: say which
-        pytest.fail(f"the store's PostgreSQL tests need a server at {POSTGRES} and psycopg "
-                    f"({type(error).__name__}: {error}); set FENGKONG_SKIP_POSTGRES=1 to "
-                    "skip them", pytrace=False)
-    schemas = PostgresSchemas(admin)
-    try:
-        yield schemas
-    finally:
-        schemas.drop_all()
-        admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,7 +21,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A store URL of an empty database, one per dialect."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'fengkong.db'}"
-    schemas: PostgresSchemas = request.getfixturevalue("postgres")
+    schemas: Any = request.getfixturevalue("postgres")
     return schemas.new_url()
 
 
