@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from servicekit import APPLICATION, LiveServer, application, serving
 from starlette.testclient import TestClient
 
-from conftest import APPLICATION, LiveServer, application, serving
 from fengkong.service import ServiceSettings
 from fengkong.store import open_store
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import APPLICATION
+from servicekit import APPLICATION
 from starlette.testclient import TestClient
 
 from fengkong.store import open_store

@@ -8,9 +8,9 @@ import json
 import math
 
 import pytest
-from conftest import Raw, record
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from storekit import Raw, record
 
 from fengkong.store import canonical_json, open_store
 from fengkong.store.chain import _write, format_number

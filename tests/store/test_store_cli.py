@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Raw, record
+from storekit import Raw, record
 
 from fengkong.cli import main
 from fengkong.store import open_store

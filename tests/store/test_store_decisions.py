@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import BASE_TIME, Raw, record
+from storekit import BASE_TIME, Raw, record
 
 from fengkong.store import (
     ZERO_HASH,

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Raw, record
+from storekit import Raw, record
 
 from fengkong.store import StoreUnavailable, open_store
 

@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 
 import pytest
-from conftest import BASE_TIME, Raw, record
+from storekit import BASE_TIME, Raw, record
 
 from fengkong.store import (
     EventRecord,
