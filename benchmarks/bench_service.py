@@ -14,7 +14,10 @@ and ID number drawn from a pool (so velocity features see real histories) and it
 application time.
 
 Without ``--project`` the server runs a fresh ``fengkong init`` scaffold (21 features, a
-knock-out table, pricing). Afterwards the script counts the decisions in the store (they
+knock-out table, pricing); ``--demo WORKDIR`` runs the consumer-loan demo (identity and
+list checks, velocity features, scorecard, fraud GBDT, pricing) with applications made
+from its stream: each a template of the stream with an identity of its own out of 100,000
+people (valid ID numbers and cards), so that applicants come back during a long run. Afterwards the script counts the decisions in the store (they
 must equal the 200 answers) and verifies the hash chain.
 """
 
@@ -40,12 +43,53 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import machine
 
+DEMO_PEOPLE = 100_000  # distinct applicants of a demo run; at 1,000/s each comes back
+
 APPLICANT: dict[str, Any] = {
     "applicant": {"age": 35, "monthlyIncome": 15000},
     "device": {"id": "DEV-1"},
     "loan": {"amount": 20000},
     "bureau": {"monthlyRepayments": 1500},
 }
+
+
+def _ric(body17: str) -> str:
+    """A resident ID number: 17 digits and their ISO 7064 MOD 11-2 check character."""
+    total = sum(int(digit) * pow(2, 17 - i, 11) for i, digit in enumerate(body17))
+    return body17 + "10X98765432"[total % 11]
+
+
+def _luhn(body: str) -> str:
+    """A card number: ``body`` and its Luhn check digit."""
+    total = 0
+    for position, digit in enumerate(reversed(body)):
+        value = int(digit) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return body + str((10 - total % 10) % 10)
+
+
+def demo_application(index: int, run: str, templates: list[dict[str, Any]], people: int,
+                     start: datetime) -> bytes:
+    """A consumer-loan application: the ``index``-th template of the demo's stream with the
+    identity of person ``index % people`` (valid ID number with the template's region,
+    birth date and sex; phone, device, IP and card of their own), applying ``index`` ms
+    after ``start`` — so people come back, as real applicants do, and the velocity rules
+    see them."""
+    template = templates[index % len(templates)]
+    person = index % people
+    body = json.loads(json.dumps(template))
+    applicant = body["applicant"]
+    old_id = applicant["idNumber"]
+    if len(old_id) == 18 and old_id[:17].isdigit():  # keep the malformed ones malformed
+        sequence = (int(old_id[14:17]) % 2) + 2 * (person % 500)
+        applicant["idNumber"] = _ric(old_id[:14] + f"{sequence:03d}")
+    applicant["phone"] = f"1{3 + person % 7}{person:09d}"
+    body["device"] = {"id": f"{person:016x}", "ip": f"10.{person >> 16 & 255}."
+                                                     f"{person >> 8 & 255}.{person & 255}"}
+    body["bankCard"] = _luhn(f"621483{person:012d}")
+    body["applicationId"] = f"{run}-{index:08d}"
+    body["appliedAt"] = (start + timedelta(milliseconds=index)).isoformat()
+    return json.dumps(body).encode()
 
 
 def application(index: int, run: str, rng: random.Random, start: datetime) -> bytes:
@@ -65,14 +109,22 @@ def application(index: int, run: str, rng: random.Random, start: datetime) -> by
 
 
 async def _load(url: str, rate: float, duration: float, connections: int,
-                out: Path) -> None:
+                out: Path, stream: Path | None) -> None:
     import aiohttp
 
     run = f"B{os.getpid()}"
     rng = random.Random(7)
     total = int(rate * duration)
     start_time = datetime(2026, 12, 1, tzinfo=UTC)
-    bodies = [application(i, run, rng, start_time) for i in range(total)]
+    if stream is None:
+        bodies = [application(i, run, rng, start_time) for i in range(total)]
+    else:
+        applications = json.loads(stream.read_text())["applications"]
+        templates = [entry["body"] for entry in applications]
+        # From the stream's own first day: the declared ages were computed for it.
+        first = datetime.fromisoformat(templates[0]["appliedAt"])
+        bodies = [demo_application(i, run, templates, DEMO_PEOPLE, first)
+                  for i in range(total)]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     per_second: dict[int, int] = {}
@@ -141,12 +193,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="200/s for 5 s (smoke run)")
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--load", nargs=5, metavar=("URL", "RATE", "SECONDS", "CONNS", "OUT"),
+    parser.add_argument("--demo", type=Path, metavar="WORKDIR",
+                        help="serve the consumer-loan demo prepared in WORKDIR (fengkong "
+                             "demo --workdir WORKDIR) with applications shaped like its "
+                             "stream")
+    parser.add_argument("--load", nargs=6,
+                        metavar=("URL", "RATE", "SECONDS", "CONNS", "OUT", "STREAM"),
                         help=argparse.SUPPRESS)  # the load generator's own process
     options = parser.parse_args()
     if options.load:
-        url, rate, seconds, conns, out = options.load
-        asyncio.run(_load(url, float(rate), float(seconds), int(conns), Path(out)))
+        url, rate, seconds, conns, out, stream = options.load
+        asyncio.run(_load(url, float(rate), float(seconds), int(conns), Path(out),
+                          Path(stream) if stream != "-" else None))
         return
     if options.quick:
         options.rate, options.duration = 200, 5
@@ -154,7 +212,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fengkong-bench-") as temporary:
         folder = Path(temporary)
         project = options.project
-        if project is None:
+        stream = "-"
+        if options.demo is not None:
+            from fengkong.demo import prepare
+
+            prepared = prepare(options.demo)
+            project, stream = prepared.project, str(prepared.stream)
+        elif project is None:
             project = folder / "strategy"
             subprocess.run([str(fengkong), "init", str(project)], check=True,
                            capture_output=True)
@@ -170,7 +234,7 @@ def main() -> None:
             started = time.perf_counter()
             subprocess.run([sys.executable, __file__, "--load", f"{url}/v1/decisions/"
                             "application", str(options.rate), str(options.duration),
-                            str(options.connections), str(out)], check=True)
+                            str(options.connections), str(out), stream], check=True)
             wall = time.perf_counter() - started
         finally:
             server.terminate()
@@ -189,7 +253,8 @@ def main() -> None:
         "machine": machine(), "date": datetime.now(UTC).date().isoformat(),
         "server": "fengkong serve: 1 uvicorn process (uvloop, httptools), access log off, "
                   "SQLite WAL synchronous=FULL, group commit",
-        "project": str(options.project or "fengkong init scaffold"),
+        "project": str(options.project or ("consumer-loan demo" if options.demo else
+                                           "fengkong init scaffold")),
         "rate": options.rate, "duration_s": options.duration,
         "connections": options.connections, "sent": load["sent"],
         "achieved_per_s": round(load["sent"] / load["elapsed"], 1),
