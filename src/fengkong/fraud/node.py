@@ -56,7 +56,12 @@ from fengkong.expr.values import to_json
 from fengkong.fraud.identity import CHECKS, DECLARED, check_identity
 from fengkong.fraud.keys import mask, normaliser
 from fengkong.fraud.lists import KINDS, ListEntry, ListIndex, load_lists
-from fengkong.graph.registry import NodeDefinition, NodeResult, register_node_kind
+from fengkong.graph.registry import (
+    NodeDefinition,
+    NodeResult,
+    object_input,
+    register_node_kind,
+)
 
 LISTS = "lists"  # the default field of the list node's result
 IDENTITY = "identity"  # the identity node's field
@@ -86,9 +91,7 @@ class ListNode:
         self.entries = len(index)
 
     def __call__(self, node_input: Any) -> NodeResult:
-        if type(node_input) is not dict:
-            raise InputValidationError("the list node needs an object as its input, got "
-                                       f"{type(node_input).__name__}")
+        object_input(node_input, "the list node")
         on = _as_of(self.as_of, node_input)
         found: list[tuple[ListEntry, str]] = []
         not_given: list[str] = []
@@ -133,9 +136,7 @@ class IdentityNode:
         self.as_of = as_of
 
     def __call__(self, node_input: Any) -> NodeResult:
-        if type(node_input) is not dict:
-            raise InputValidationError("the identity node needs an object as its input, got "
-                                       f"{type(node_input).__name__}")
+        object_input(node_input, "the identity node")
         on = _as_of(self.as_of, node_input)
         values = {check: to_json(expression(node_input))
                   for check, expression in self.inputs.items()}

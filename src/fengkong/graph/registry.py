@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from fengkong.errors import GraphLoadError
+from fengkong.errors import GraphLoadError, InputValidationError
 from fengkong.graph.loaders import Loader
 from fengkong.graph.model import GraphModel, NodeSpec
 
@@ -102,6 +102,16 @@ class NodeResult:
 
     output: Any
     trace_data: Any = None
+
+
+def object_input(node_input: Any, node: str) -> dict[str, Any]:
+    """``node_input`` when it is an object (the context a credit node reads its fields
+    from), else an :class:`~fengkong.errors.InputValidationError` naming the ``node``
+    ("the pricing node")."""
+    if type(node_input) is not dict:
+        raise InputValidationError(f"{node} needs an object as its input, got "
+                                   f"{type(node_input).__name__}")
+    return node_input
 
 
 NodeTypeCompiler = Callable[[NodeSpec, CompileContext], CompiledNode]

@@ -42,7 +42,12 @@ from typing import Any
 
 from fengkong.errors import FengkongError, InputValidationError
 from fengkong.expr import CompiledExpression, compile_expression
-from fengkong.graph.registry import NodeDefinition, NodeResult, register_node_kind
+from fengkong.graph.registry import (
+    NodeDefinition,
+    NodeResult,
+    object_input,
+    register_node_kind,
+)
 from fengkong.models.artifact import METADATA, read_artifact
 from fengkong.models.base import Scorer
 from fengkong.models.scorers import scorer_from_artifact
@@ -65,9 +70,7 @@ class ModelNode:
         self.features = scorer.features
 
     def __call__(self, node_input: Any) -> NodeResult:
-        if type(node_input) is not dict:
-            raise InputValidationError("a model node needs an object as its input, got "
-                                       f"{type(node_input).__name__}")
+        object_input(node_input, "a model node")
         row = self._row(node_input)
         result = self.scorer.score(row, reasons=self.reasons)
         models = node_input.get(MODELS)

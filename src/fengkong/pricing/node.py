@@ -40,10 +40,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fengkong.errors import FengkongError, InputValidationError, PricingError
+from fengkong.errors import FengkongError, PricingError
 from fengkong.expr import CompiledExpression, compile_expression
 from fengkong.expr.values import to_json
-from fengkong.graph.registry import NodeDefinition, NodeResult, register_node_kind
+from fengkong.graph.registry import (
+    NodeDefinition,
+    NodeResult,
+    object_input,
+    register_node_kind,
+)
 from fengkong.pricing.decision import Application, price
 from fengkong.pricing.product import Product, load_product
 
@@ -67,9 +72,7 @@ class PricingNode:
         self.optimise = optimise
 
     def __call__(self, node_input: Any) -> NodeResult:
-        if type(node_input) is not dict:
-            raise InputValidationError("the pricing node needs an object as its input, got "
-                                       f"{type(node_input).__name__}")
+        object_input(node_input, "the pricing node")
         # to_json: a ZEN date (d("2026-05-01")) arrives as its ISO text.
         values = {entry: to_json(expression(node_input))
                   for entry, expression in self.expressions.items()}
