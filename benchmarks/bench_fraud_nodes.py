@@ -155,16 +155,12 @@ def main() -> None:
     labels = {"list_node_4_keys": "`list` node, 4 keys",
               "identity_node": "`identity` node, 6 inputs",
               "flow_list_identity": "JDM flow: input -> `list` -> `identity` -> output"}
-    print(f"## Fraud nodes — `python benchmarks/bench_fraud_nodes.py`\n\n"
-          f"Date {datetime.date.today().isoformat()}; machine: {results['machine']}. "
-          f"{results['list_entries']:,} list entries (loaded and indexed in "
-          f"{load_seconds:.2f} s); {count:,} applications x {rounds} rounds, "
-          f"{results['hit_share']:.0%} with a list hit.\n\n"
-          "| case | median | p99 | mean |\n|---|---|---|---|")
-    for name, label in labels.items():
-        row = results[name]
-        print(f"| {label} | {row['median_us']:.2f} µs | {row['p99_us']:.2f} µs | "
-              f"{row['mean_us']:.2f} µs |")
+    header = (f"## Fraud nodes — `python benchmarks/bench_fraud_nodes.py`\n\n"
+              f"Date {datetime.date.today().isoformat()}; machine: {results['machine']}. "
+              f"{results['list_entries']:,} list entries (loaded and indexed in "
+              f"{load_seconds:.2f} s); {count:,} applications x {rounds} rounds, "
+              f"{results['hit_share']:.0%} with a list hit.")
+    print(harness.latency_table(header, labels, results))
 
 
 if __name__ == "__main__":

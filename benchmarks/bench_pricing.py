@@ -101,15 +101,11 @@ def main() -> None:
               "price_optimised_10x10": "`price(..., optimise=True)`, 10 x 10 grid",
               "to_dict": "`PricingDecision.to_dict()`",
               "flow_with_pricing_node": "JDM flow: input -> `pricing` node -> output"}
-    print(f"## Pricing — `python benchmarks/bench_pricing.py`\n\n"
-          f"Date {datetime.date.today().isoformat()}; machine: {results['machine']}. "
-          f"{len(people):,} seeded applicants x {rounds} rounds, "
-          f"{results['offer_share']:.0%} offered.\n\n"
-          "| case | median | p99 | mean |\n|---|---|---|---|")
-    for name, label in labels.items():
-        row = results[name]
-        print(f"| {label} | {row['median_us']:.2f} µs | {row['p99_us']:.2f} µs | "
-              f"{row['mean_us']:.2f} µs |")
+    header = (f"## Pricing — `python benchmarks/bench_pricing.py`\n\n"
+              f"Date {datetime.date.today().isoformat()}; machine: {results['machine']}. "
+              f"{len(people):,} seeded applicants x {rounds} rounds, "
+              f"{results['offer_share']:.0%} offered.")
+    print(harness.latency_table(header, labels, results))
 
 
 if __name__ == "__main__":

@@ -67,3 +67,15 @@ def best_of(run: Callable[[], Any], repeat: int = 3) -> tuple[float, list[float]
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def latency_table(header: str, labels: dict[str, str], results: dict[str, Any]) -> str:
+    """A Markdown block for RESULTS.md: ``header`` (the heading and the run's facts), then
+    one row per case in ``labels`` (result key -> label) with its median, p99 and mean."""
+    rows = [header, "", "| case | median | p99 | mean |", "|---|---|---|---|"]
+    for name, label in labels.items():
+        row = results[name]
+        rows.append(f"| {label} | {row['median_us']:.2f} µs | {row['p99_us']:.2f} µs | "
+                    f"{row['mean_us']:.2f} µs |")
+    return "\n".join(rows)
+
