@@ -34,6 +34,7 @@ import numpy as np
 
 from fengkong.errors import FengkongError
 from fengkong.features.codes import ValueCodes
+from fengkong.features.pending import PendingEvents
 from fengkong.features.query import read_group
 from fengkong.features.retention import Baseline, fold
 from fengkong.features.scan import KIND_CODES
@@ -100,7 +101,8 @@ class Series:
     suffix index (:mod:`fengkong.features.suffix`) and the summary of the events it no
     longer keeps (:mod:`fengkong.features.retention`).
 
-    Appending is cheap: new events wait in a list and are *settled* (merged in time order,
+    Appending is cheap: new events wait in a buffer (:mod:`fengkong.features.pending`) and
+    are *settled* (merged in time order,
     coded, summed, indexed, and the expired ones folded) when the series is next read. Most
     series are written far more often than read — every key of every event has one, but
     only an application's own keys are queried — so the work is done once per read, for
@@ -113,14 +115,11 @@ class Series:
                  "_pending", "_prefix", "_ready", "_settled_before", "_size", "_times",
                  "_value_codes", "_values", "layout")
 
-    def __init__(self, layout: _SeriesLayout,
-                 pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> None:
-        """``pending``: events to start with, as :meth:`add_many` would add them (the list
-        is the series' own from now on)."""
+    def __init__(self, layout: _SeriesLayout, pending: PendingEvents | None = None) -> None:
+        """``pending``: events to start with (the buffer is the series' own from now on)."""
         self.layout = layout
         self._size = 0
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = \
-            [] if pending is None else pending
+        self._pending = pending
         # Arrays are made when the series is first read: a series that is written but never
         # read (most of them) costs one small object.
         self._ready = False
@@ -145,12 +144,17 @@ class Series:
 
     def __len__(self) -> int:
         """Events kept row by row (folded events are not counted)."""
-        return self._size + sum(len(times) for times, _, _ in self._pending)
+        pending = self._pending
+        return self._size if pending is None else self._size + pending.size
 
     def add_many(self, timestamps: np.ndarray, values: np.ndarray, passes: np.ndarray) -> None:
         """Add events (``values``: one column per value field, ``passes``: one per filter);
-        they may be older than events already added."""
-        self._pending.append((timestamps, values, passes))
+        they may be older than events already added. The arrays are not written here, and
+        must not be written by the caller afterwards (the first batch is kept as it is)."""
+        if self._pending is None:
+            self._pending = PendingEvents(timestamps, values, passes)
+        else:
+            self._pending.add(timestamps, values, passes)
 
     def _grow(self, needed: int) -> None:
         capacity = max(len(self._times), 4)
@@ -168,17 +172,12 @@ class Series:
     def settle(self) -> None:
         """Merge the pending events in: time order, codes, prefix sums, index; then fold the
         events no finite window can reach any more."""
-        if not self._pending:
+        pending = self._pending
+        if pending is None or not pending.size:
             if not self._ready:
                 self._allocate(4)
             return
-        pending, self._pending = self._pending, []
-        if len(pending) == 1:
-            timestamps, values, passes = pending[0]
-        else:
-            timestamps = np.concatenate([part[0] for part in pending])
-            values = np.concatenate([part[1] for part in pending])
-            passes = np.concatenate([part[2] for part in pending])
+        timestamps, values, passes = pending.rows()
         size = self._size
         count = len(timestamps)
         if not self._ready:
@@ -189,6 +188,7 @@ class Series:
             self._append(timestamps, values, passes)
         else:
             self._merge(timestamps, values, passes)
+        pending.clear()  # (the rows are copied: its arrays take the next events)
         if not self._fold_expired():  # (which rebuilds the index)
             if self._index is not None:
                 self._index_rows(self._merged_from)

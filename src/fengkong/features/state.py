@@ -48,6 +48,7 @@ from fengkong.expr.vector import (
     compile_vector,
 )
 from fengkong.features.kernels import FeaturePlan, Series, compute
+from fengkong.features.pending import PendingEvents
 from fengkong.features.spec import EventType, EventValidationError, checked_value
 
 SeriesKey = tuple[str, Any, str]  # (key name, key value, event type)
@@ -189,9 +190,9 @@ class MemoryFeatureState:
     """Series for every key value seen, in this process.
 
     ``series`` holds the series that have been read. The events of a key value nobody has
-    asked about yet wait as the routed arrays they came in (most key values of most events
-    are never queried: a login's IP, a repayment's card); its :class:`Series` is made on
-    its first read. :meth:`settle` makes and settles every one.
+    asked about yet wait in a buffer (:mod:`fengkong.features.pending`; most key values of
+    most events are never queried: a login's IP, a repayment's card); its :class:`Series`
+    is made on its first read. :meth:`settle` makes and settles every one.
 
     Event types and field types come from the plan's event types (the spec); a plan built
     from bare features has none, and then every field is taken as it comes (numbers,
@@ -201,7 +202,7 @@ class MemoryFeatureState:
     def __init__(self, plan: FeaturePlan) -> None:
         self.plan = plan
         self.series: dict[SeriesKey, Series] = {}
-        self._waiting: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._waiting: dict[SeriesKey, PendingEvents] = {}
         self.seen_ids: set[tuple[str, Any]] = set()
         self._layouts = {(group.key, group.layout.event): group.layout for group in plan.groups}
         self._groups: dict[str, list[Any]] = {}
@@ -316,11 +317,11 @@ class MemoryFeatureState:
                 if series is not None:
                     series.add_many(timestamps, values, passes)
                     continue
-                parts = waiting.get(name)
-                if parts is None:
-                    waiting[name] = [(timestamps, values, passes)]
+                pending = waiting.get(name)
+                if pending is None:
+                    waiting[name] = PendingEvents(timestamps, values, passes)
                 else:
-                    parts.append((timestamps, values, passes))
+                    pending.add(timestamps, values, passes)
 
     def compute(self, keys: Mapping[str, Any], as_of: int,
                 plan: FeaturePlan | None = None) -> np.ndarray:
@@ -348,9 +349,9 @@ class MemoryFeatureState:
 
     def _made(self, name: SeriesKey) -> None:
         """The series ``name`` made from its waiting events, if it has any."""
-        parts = self._waiting.pop(name, None)
-        if parts is not None:
-            self.series[name] = Series(self._layouts[name[0], name[2]], parts)
+        pending = self._waiting.pop(name, None)
+        if pending is not None:
+            self.series[name] = Series(self._layouts[name[0], name[2]], pending)
 
     # -- routing, column by column ---------------------------------------------------------
 
