@@ -4,12 +4,14 @@ one can be imported by that name.)"""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fengkong.store import DecisionRecord
+from fengkong.store import DecisionRecord, Store
 
 BASE_TIME = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
 
@@ -62,3 +64,22 @@ def record(number: int = 0, **changes: Any) -> DecisionRecord:
     }
     fields.update(changes)
     return DecisionRecord(**fields)
+
+
+@contextlib.contextmanager
+def writer_held(store: Store) -> Iterator[None]:
+    """Keep the store's writer inside a transaction until the block ends, so that the
+    writes submitted meanwhile are committed together, as one batch, afterwards."""
+    running, release = threading.Event(), threading.Event()
+
+    def hold(transaction: object) -> None:
+        running.set()
+        release.wait(60)
+
+    held = store._writer.submit(hold)
+    assert running.wait(60), "the writer never took the holding job"
+    try:
+        yield
+    finally:
+        release.set()
+        held.result(60)

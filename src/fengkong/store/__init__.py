@@ -17,6 +17,7 @@ commit. See ``docs/store.md``. The store knows no business rules.
 from __future__ import annotations
 
 from fengkong.store.chain import ZERO_HASH, canonical_json
+from fengkong.store.decisions import REVIEW_OUTCOME
 from fengkong.store.errors import (
     DuplicateDecision,
     ReviewClosed,
@@ -40,7 +41,7 @@ from fengkong.store.model import (
     StoredEvent,
     StrategyVersion,
 )
-from fengkong.store.store import REVIEW_OUTCOME, Store, open_store
+from fengkong.store.store import Store, open_store
 
 __all__ = [
     "REVIEW_OUTCOME",

@@ -19,6 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 from fengkong.store.errors import StoreError, StoreUnavailable
 from fengkong.store.model import iso
 
+#: Parameters per multi-row INSERT on SQLite: well under its limit (32,766), large enough
+#: that a full batch of decisions takes a few statements.
+SQLITE_INSERT_PARAMETERS = 10_000
+
 
 class Backend:
     """What differs between SQLite and PostgreSQL."""
@@ -37,6 +41,14 @@ class Backend:
     def begin_snapshot(self, connection: Any) -> None:
         """A read transaction that sees one consistent state (for verification)."""
         connection.execute("BEGIN")
+
+    def insert(self, connection: Any, table: str, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` into ``table`` with one ``executemany`` (psycopg pipelines it:
+        one round trip, the statement prepared once)."""
+        connection.cursor().executemany(self.sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            f"({', '.join('?' * len(columns))})"), rows)
 
     def lock_chains(self, connection: Any, tenants: Sequence[str]) -> None:
         """Serialize appends to these tenants' chains with every other writer."""
@@ -99,6 +111,20 @@ class SQLiteBackend(Backend):
 
     def lock_migrations(self, connection: Any) -> None:
         pass  # BEGIN IMMEDIATE already excludes every other writer
+
+    def insert(self, connection: Any, table: str, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]]) -> None:
+        # Multi-row VALUES, not executemany: the sqlite3 module lets go of the GIL for
+        # every step, and executemany steps once per row. With a busy thread competing
+        # (the server's event loop), winning the GIL back row by row made a batch of 64
+        # decisions 4-5 times slower (benchmarks/RESULTS.md, "Decision store").
+        per_statement = max(1, SQLITE_INSERT_PARAMETERS // len(columns))
+        row_text = "(" + ", ".join("?" * len(columns)) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            connection.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                               + ", ".join([row_text] * len(chunk)),
+                               [value for row in chunk for value in row])
 
     def time(self, moment: datetime | None) -> Any:
         return iso(moment)  # fixed-width UTC text sorts in time order

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from fengkong.store.errors import StoreError
+
 T = TypeVar("T")
 
 ReviewStatus = Literal["open", "approved", "rejected"]
@@ -25,6 +27,14 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def aware(moment: Any, name: str) -> datetime:
+    """``moment`` in UTC; refuses anything but a timezone-aware datetime, naming ``name``."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise StoreError(f"{name} must be a timezone-aware datetime, not {moment!r}",
+                         field=name)
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)

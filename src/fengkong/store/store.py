@@ -14,32 +14,34 @@ import binascii
 import contextlib
 import functools
 import json
-import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from fengkong.store.backends import Backend, backend_for
 from fengkong.store.chain import (
     LogRow,
-    canonical,
     canonical_json,
     entry_hash,
     to_json_text,
     verify_tenant,
 )
+from fengkong.store.decisions import (
+    LOG_COLUMNS,
+    append_decisions,
+    open_reviews,
+    prepare,
+)
 from fengkong.store.errors import (
-    DuplicateDecision,
     ReviewClosed,
     ReviewNotFound,
     StoreError,
     StoreUnavailable,
     VersionConflict,
 )
-from fengkong.store.ids import uuid7
 from fengkong.store.model import (
     ChainHead,
     ChainReport,
@@ -54,18 +56,15 @@ from fengkong.store.model import (
     StoredDecision,
     StoredEvent,
     StrategyVersion,
+    aware,
     iso,
 )
 from fengkong.store.schema import MIGRATIONS, MIGRATIONS_TABLE
 from fengkong.store.writer import MAX_BATCH, Transaction, Writer
 
-#: The outcome that puts a decision in the manual-review queue (in the same transaction).
-REVIEW_OUTCOME = "REVIEW"
 MAX_PAGE = 1000
 
-_LOG_COLUMNS = ("tenant, seq, kind, decision_id, flow, strategy_version, application_id, "
-                "idempotency_key, request, response, outcome, trace, features, latency_ms, "
-                "decided_at, recorded_at, prev_hash, hash")
+_LOG_COLUMNS = ", ".join(LOG_COLUMNS)
 _REVIEW_COLUMNS = ("tenant, decision_id, application_id, flow, queue, reason, status, "
                    "opened_at, resolved_at, action, reviewer, comment, resolution_seq")
 _EVENT_COLUMNS = "seq, tenant, event_id, event_type, occurred_at, payload, received_at"
@@ -89,19 +88,6 @@ def open_store(url: str, *, create: bool = True, max_batch: int = MAX_BATCH) -> 
     return store
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A decision record checked and serialized in the caller's thread, so the writer
-    only numbers, hashes and inserts it."""
-
-    record: DecisionRecord
-    decided_at: datetime
-    latency_ms: float
-    texts: dict[str, str | None]  # stored JSON text of request, response, trace, features
-    values: dict[str, Any]  # the same, parsed back: what the StoredDecision carries
-    fields: dict[str, str]  # canonical text of every hashed field but seq/prev/id
-
-
 class Store:
     """One database's fengkong tables. Use :func:`open_store`; close it (or use ``with``)."""
 
@@ -112,6 +98,8 @@ class Store:
         self._readers: list[Any] = []
         self._readers_lock = threading.Lock()
         self._writer = Writer(backend, max_batch)
+        # One object for the writer to batch consecutive decisions by.
+        self._append_decisions = functools.partial(append_decisions, read=self._decision)
         self._closed = False
 
     # -- life cycle --------------------------------------------------------------------------
@@ -184,9 +172,8 @@ class Store:
         :class:`StoreUnavailable` (nothing written) or :class:`DuplicateDecision`. A
         record that is not valid raises :class:`StoreError` here, before queueing.
         """
-        prepared = _prepare(record)
-        future: Future[StoredDecision] = self._writer.submit(
-            lambda transaction: self._append_decision(transaction, prepared), (record.tenant,))
+        future: Future[StoredDecision] = self._writer.submit_batched(
+            self._append_decisions, prepare(record), (record.tenant,))
         return future
 
     def record_decision(self, record: DecisionRecord) -> StoredDecision:
@@ -226,10 +213,10 @@ class Store:
                 parameters.append(value)
         if query.decided_from is not None:
             where.append("decided_at >= ?")
-            parameters.append(self.backend.time(_aware(query.decided_from, "decided_from")))
+            parameters.append(self.backend.time(aware(query.decided_from, "decided_from")))
         if query.decided_to is not None:
             where.append("decided_at < ?")
-            parameters.append(self.backend.time(_aware(query.decided_to, "decided_to")))
+            parameters.append(self.backend.time(aware(query.decided_to, "decided_to")))
         if query.cursor is not None:
             where.append("seq < ?")
             parameters.append(_read_cursor(query.cursor, "d"))
@@ -256,64 +243,6 @@ class Store:
                else self._read_one(sql))
         return int(row[0]) if row else 0
 
-    def _append_decision(self, transaction: Transaction, prepared: _Prepared) -> StoredDecision:
-        record = prepared.record
-        existing = self._existing(transaction, record)
-        if existing is not None:
-            return replace(existing, replayed=True)
-        seq, prev_hash = transaction.head(record.tenant)
-        seq += 1
-        decision_id = uuid7()
-        fields = dict(prepared.fields, seq=str(seq), prev_hash=canonical_json(prev_hash),
-                      decision_id=canonical_json(decision_id))
-        digest = entry_hash(fields)
-        texts, backend = prepared.texts, self.backend
-        transaction.execute(
-            f"INSERT INTO decision_log ({_LOG_COLUMNS}) VALUES "
-            "(?, ?, 'decision', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.tenant, seq, decision_id, record.flow, record.strategy_version,
-             record.application_id, record.idempotency_key, texts["request"],
-             texts["response"], record.outcome, texts["trace"], texts["features"],
-             prepared.latency_ms, backend.time(prepared.decided_at),
-             backend.time(transaction.now), prev_hash, digest))
-        if record.outcome == REVIEW_OUTCOME:
-            self._insert_review(transaction, record.tenant, decision_id, seq,
-                                record.application_id, record.flow, record.flow, None)
-        transaction.advance(record.tenant, seq, digest)
-        values = prepared.values
-        return StoredDecision(
-            decision_id=decision_id, tenant=record.tenant, seq=seq, flow=record.flow,
-            strategy_version=record.strategy_version, application_id=record.application_id,
-            idempotency_key=record.idempotency_key, request=values["request"],
-            response=values["response"], outcome=record.outcome, trace=values["trace"],
-            features=values["features"], latency_ms=prepared.latency_ms,
-            decided_at=prepared.decided_at, recorded_at=transaction.now,
-            prev_hash=prev_hash, hash=digest)
-
-    def _existing(self, transaction: Transaction,
-                  record: DecisionRecord) -> StoredDecision | None:
-        """The decision this record repeats, if any. An idempotency key must come back
-        with the application id it was first used with (both may be absent)."""
-        by_application = by_key = None
-        if record.application_id is not None:
-            row = transaction.execute(
-                f"SELECT {_LOG_COLUMNS} FROM decision_log WHERE tenant = ? AND "
-                "kind = 'decision' AND application_id = ?",
-                (record.tenant, record.application_id)).fetchone()
-            by_application = self._decision(row) if row else None
-        if record.idempotency_key is not None:
-            row = transaction.execute(
-                f"SELECT {_LOG_COLUMNS} FROM decision_log WHERE tenant = ? AND "
-                "kind = 'decision' AND idempotency_key = ?",
-                (record.tenant, record.idempotency_key)).fetchone()
-            by_key = self._decision(row) if row else None
-        if by_key is not None and by_key.application_id != record.application_id:
-            raise DuplicateDecision(
-                f"idempotency key {record.idempotency_key!r} was used for application "
-                f"{by_key.application_id!r} (decision {by_key.decision_id}); it cannot "
-                f"decide application {record.application_id!r}", field="idempotency_key")
-        return by_application or by_key
-
     # -- the manual-review queue ------------------------------------------------------------
 
     def open_review(self, decision_id: str, tenant: str = "default", queue: str | None = None,
@@ -331,8 +260,8 @@ class Store:
                 "kind = 'decision' AND decision_id = ?", (tenant, decision_id)).fetchone()
             if row is None:
                 raise StoreError(f"no decision {decision_id!r} to review")
-            self._insert_review(transaction, tenant, decision_id, int(row[0]), row[1], row[2],
-                                queue or row[2], reason)
+            open_reviews(transaction, [(tenant, decision_id, int(row[0]), row[1], row[2],
+                                        queue or row[2], reason)])
             found = self._review(transaction, tenant, decision_id)
             assert found is not None
             return found
@@ -422,15 +351,6 @@ class Store:
                            reviewer=reviewer, comment=comment, resolution_seq=seq)
 
         return self._write(run, (tenant,))
-
-    def _insert_review(self, transaction: Transaction, tenant: str, decision_id: str,
-                       decision_seq: int, application_id: str | None, flow: str, queue: str,
-                       reason: str | None) -> None:
-        transaction.execute(
-            "INSERT INTO review_items (tenant, decision_id, decision_seq, application_id, flow, "
-            "queue, reason, status, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)",
-            (tenant, decision_id, decision_seq, application_id, flow, queue, reason,
-             self.backend.time(transaction.now)))
 
     def _review(self, transaction: Transaction, tenant: str,
                 decision_id: str) -> ReviewItem | None:
@@ -781,57 +701,6 @@ class Store:
 # -- checking and serializing records --------------------------------------------------------
 
 
-def _prepare(record: DecisionRecord) -> _Prepared:
-    if not isinstance(record, DecisionRecord):
-        raise StoreError(f"submit_decision takes a DecisionRecord, not {type(record).__name__}")
-    for name in ("tenant", "flow", "strategy_version", "outcome"):
-        value = getattr(record, name)
-        if not isinstance(value, str) or not value:
-            raise StoreError(f"a decision's {name} must be non-empty text, not {value!r}",
-                             field=name)
-    for name in ("application_id", "idempotency_key"):
-        value = getattr(record, name)
-        if value is not None and not isinstance(value, str):
-            raise StoreError(f"a decision's {name} must be text or None, not {value!r}",
-                             field=name)
-    decided_at = _aware(record.decided_at, "decided_at")
-    try:
-        latency_ms = float(record.latency_ms)
-    except (TypeError, ValueError):
-        raise StoreError(f"latency_ms must be a number, not {record.latency_ms!r}",
-                         field="latency_ms") from None
-    if not math.isfinite(latency_ms):
-        raise StoreError("latency_ms must be finite", field="latency_ms")
-    texts: dict[str, str | None] = {}
-    values: dict[str, Any] = {}
-    fields = {"kind": '"decision"', "tenant": canonical_json(record.tenant),
-              "flow": canonical_json(record.flow),
-              "strategy_version": canonical_json(record.strategy_version),
-              "application_id": canonical_json(record.application_id),
-              "idempotency_key": canonical_json(record.idempotency_key),
-              "outcome": canonical_json(record.outcome),
-              "latency_ms": canonical_json(latency_ms),
-              "decided_at": canonical_json(iso(decided_at))}
-    for name, required in (("request", True), ("response", True), ("trace", False),
-                           ("features", False)):
-        value = getattr(record, name)
-        if value is None and not required:
-            texts[name], values[name], fields[name] = None, None, "null"
-            continue
-        if not isinstance(value, dict):
-            raise StoreError(f"a decision's {name} must be a JSON object, not "
-                             f"{type(value).__name__}", field=name)
-        try:
-            # Stored in canonical form: the text the hash covers is the text kept, and it
-            # reads back (and re-canonicalizes) to itself. ``plain`` is what reading it
-            # back gives, so the decision returned now equals the one a replay returns.
-            text, plain = canonical(value)
-        except (TypeError, ValueError, RecursionError) as error:
-            raise StoreError(f"a decision's {name} is not JSON: {error}", field=name) from None
-        texts[name], values[name], fields[name] = text, plain, text
-    return _Prepared(record, decided_at, latency_ms, texts, values, fields)
-
-
 def _event_row(record: EventRecord, index: int) -> tuple[Any, ...]:
     if not isinstance(record, EventRecord):
         raise StoreError(f"append_events takes EventRecords (item {index} is "
@@ -844,17 +713,10 @@ def _event_row(record: EventRecord, index: int) -> tuple[Any, ...]:
     except (TypeError, ValueError) as error:
         raise StoreError(f"event {index}: payload is not JSON: {error}",
                          field="payload") from None
-    received = None if record.received_at is None else _aware(record.received_at,
+    received = None if record.received_at is None else aware(record.received_at,
                                                               "received_at")
     return (record.tenant, record.event_id, record.event_type,
-            _aware(record.occurred_at, "occurred_at"), payload, received)
-
-
-def _aware(moment: Any, name: str) -> datetime:
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise StoreError(f"{name} must be a timezone-aware datetime, not {moment!r}",
-                         field=name)
-    return moment.astimezone(UTC)
+            aware(record.occurred_at, "occurred_at"), payload, received)
 
 
 def _parse(text: str | None) -> Any:

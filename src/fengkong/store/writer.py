@@ -6,12 +6,22 @@ and commits — one fsync for the whole batch — and only then resolves the fut
 future resolves only once its write is durable, and the throughput is the batch size
 times the commit rate rather than one commit per decision.
 
+A *batched* job (:meth:`Writer.submit_batched`) takes an item rather than a function:
+consecutive items of the same batched job are handed to it together, so it can do its
+reads and writes once per group rather than once per item (the decision log does its
+idempotency lookups and its INSERT this way). Every SQL statement lets go of the GIL and
+must win it back from the server's busy threads, so statements per group, not per item,
+is what keeps the writer cheap under load.
+
 One job must not fail the others:
 
 * a refusal the job decides itself (:class:`StoreError`: a duplicate key, a closed review)
-  is raised before the job writes anything, so the transaction goes on without it;
+  is raised before the job writes anything, so the transaction goes on without it (a
+  batched job returns the refusal as that item's outcome and writes nothing for it);
 * any other error of one job (a constraint the job did not foresee, a bug) rolls the
-  transaction back, fails that job's future and runs the batch again without it;
+  transaction back, fails that job's future and runs the batch again without it; when it
+  came from a group of items, the batch runs again with each of them alone, which finds
+  the culprit on the next attempt;
 * an error of the database itself (disk full, read-only file, lock timeout, PostgreSQL
   gone) fails every future of the batch with :class:`StoreUnavailable` — nothing of it was
   written — and the writer drops its connection and goes on with the next batch.
@@ -41,6 +51,8 @@ log = logging.getLogger("fengkong.store")
 
 #: The most jobs one transaction takes; more waiting simply makes the next batch.
 MAX_BATCH = 2000
+#: Values per ``IN (...)`` lookup.
+SELECT_CHUNK = 500
 
 
 class Transaction:
@@ -60,6 +72,23 @@ class Transaction:
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         return self.connection.execute(self.backend.sql(sql), tuple(parameters))
+
+    def insert(self, table: str, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` in as few round trips and GIL hand-overs as the database allows
+        (see :meth:`Backend.insert`)."""
+        self.backend.insert(self.connection, table, columns, rows)
+
+    def select_in(self, sql: str, parameters: Sequence[Any],
+                  values: Sequence[Any]) -> list[Any]:
+        """Rows of ``sql``, whose last condition is ``column IN`` (written without its
+        list), for every one of ``values``: one statement per :data:`SELECT_CHUNK`."""
+        rows: list[Any] = []
+        for start in range(0, len(values), SELECT_CHUNK):
+            chunk = values[start:start + SELECT_CHUNK]
+            rows.extend(self.execute(f"{sql} IN ({', '.join('?' * len(chunk))})",
+                                     (*parameters, *chunk)).fetchall())
+        return rows
 
     def head(self, tenant: str) -> tuple[int, str]:
         """(seq, hash) of the tenant's last entry; (0, zeros) for an empty chain."""
@@ -84,19 +113,27 @@ class Transaction:
 
 
 Job = Callable[[Transaction], Any]
+#: Runs the items of consecutive submits in queue order and returns one outcome per item:
+#: its result, or the :class:`StoreError` that refuses it (raised for its caller).
+BatchedJob = Callable[[Transaction, list[Any]], list[Any]]
 
 
 @dataclass(eq=False)
 class _Work:
-    run: Job
+    run: Job | None  # a job of its own, or None for an item of ``batched``
     tenants: tuple[str, ...]
+    batched: BatchedJob | None = None
+    item: Any = None
+    alone: bool = False  # its group failed unexpectedly: run it by itself to find out why
     future: Future[Any] = field(default_factory=Future)
 
 
 class _JobFailed(Exception):
-    def __init__(self, work: _Work, error: BaseException) -> None:
+    """An unexpected error of one job, or of one group of batched items."""
+
+    def __init__(self, works: list[_Work], error: BaseException) -> None:
         super().__init__(str(error))
-        self.work = work
+        self.works = works
         self.error = error
 
 
@@ -117,7 +154,15 @@ class Writer:
 
     def submit(self, run: Job, tenants: Sequence[str] = ()) -> Future[Any]:
         """Queue ``run``; ``tenants`` are the chains it appends to (locked for the batch)."""
-        work = _Work(run, tuple(tenants))
+        return self._put(_Work(run, tuple(tenants)))
+
+    def submit_batched(self, batched: BatchedJob, item: Any,
+                       tenants: Sequence[str] = ()) -> Future[Any]:
+        """Queue ``item`` for ``batched``, which gets it together with the items queued
+        right before and after it for the same job; the future gets the item's outcome."""
+        return self._put(_Work(None, tuple(tenants), batched, item))
+
+    def _put(self, work: _Work) -> Future[Any]:
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
@@ -166,8 +211,12 @@ class Writer:
             try:
                 outcomes = self._attempt(works)
             except _JobFailed as failed:
-                failed.work.future.set_exception(failed.error)
-                works.remove(failed.work)
+                if len(failed.works) > 1:
+                    for work in failed.works:
+                        work.alone = True
+                else:
+                    failed.works[0].future.set_exception(failed.error)
+                    works.remove(failed.works[0])
                 continue
             except BaseException as error:
                 log.error("store write failed, %d waiting writes refused: %s", len(works),
@@ -192,17 +241,15 @@ class Writer:
             backend.lock_chains(connection, sorted({t for work in works for t in work.tenants}))
             transaction = Transaction(backend, connection, datetime.now(UTC))
             outcomes: list[tuple[_Work, bool, Any]] = []
-            for work in works:
+            for group in _groups(works):
                 try:
-                    outcomes.append((work, True, work.run(transaction)))
+                    outcomes.extend(_run(group, transaction))
                 except StoreUnavailable:
                     raise
-                except StoreError as refusal:
-                    outcomes.append((work, False, refusal))
                 except Exception as error:
                     if backend.unavailable(error):
                         raise
-                    raise _JobFailed(work, error) from error
+                    raise _JobFailed(group, error) from error
             transaction.write_heads()
             connection.execute("COMMIT")
         except BaseException:
@@ -221,6 +268,36 @@ class Writer:
             with contextlib.suppress(Exception):
                 self._connection.close()
             self._connection = None
+
+
+def _run(group: list[_Work], transaction: Transaction) -> list[tuple[_Work, bool, Any]]:
+    """(work, succeeded, result or refusal) for each work of the group."""
+    first = group[0]
+    if first.run is None:
+        assert first.batched is not None
+        results = first.batched(transaction, [work.item for work in group])
+        return [(work, not isinstance(result, StoreError), result)
+                for work, result in zip(group, results, strict=True)]
+    try:
+        return [(first, True, first.run(transaction))]
+    except StoreUnavailable:
+        raise
+    except StoreError as refusal:
+        return [(first, False, refusal)]
+
+
+def _groups(works: list[_Work]) -> list[list[_Work]]:
+    """``works`` in queue order, consecutive items of one batched job together (a job of
+    its own, or an item to be run alone, is a group of one)."""
+    groups: list[list[_Work]] = []
+    for work in works:
+        previous = groups[-1][-1] if groups else None
+        if (previous is not None and work.batched is not None and not work.alone
+                and not previous.alone and previous.batched == work.batched):
+            groups[-1].append(work)
+        else:
+            groups.append([work])
+    return groups
 
 
 def _unavailable(error: BaseException) -> StoreUnavailable:
