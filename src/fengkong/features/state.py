@@ -27,8 +27,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter, itemgetter, mul
@@ -49,7 +48,12 @@ from fengkong.expr.vector import (
 )
 from fengkong.features.kernels import FeaturePlan, Series, compute
 from fengkong.features.pending import PendingEvents
-from fengkong.features.spec import EventType, EventValidationError, checked_value
+from fengkong.features.spec import (
+    EventType,
+    EventValidationError,
+    checked_value,
+    epoch_milliseconds,
+)
 
 SeriesKey = tuple[str, Any, str]  # (key name, key value, event type)
 Timestamps = np.ndarray | Sequence[Any]
@@ -153,6 +157,7 @@ class _Routing:
     filters: list[str]  # their verdicts are columns 1.. (column 0: no filter, all true)
     value_columns: list[np.ndarray]
     filter_columns: list[np.ndarray]
+    shape_of: list[int]  # groups reading the same columns (one template's) share a number
 
     @classmethod
     def of(cls, groups: list[Any]) -> _Routing:
@@ -160,12 +165,16 @@ class _Routing:
                                           for name in group.layout.value_fields))
         filters = list(dict.fromkeys(source for group in groups
                                      for source in group.layout.filters if source is not None))
+        value_columns = [[value_fields.index(name) for name in group.layout.value_fields]
+                         for group in groups]
+        filter_columns = [[0 if source is None else 1 + filters.index(source)
+                           for source in group.layout.filters] for group in groups]
+        shapes: dict[Any, int] = {}
         return cls(value_fields, filters,
-                   [np.array([value_fields.index(name) for name in group.layout.value_fields],
-                             dtype=np.intp) for group in groups],
-                   [np.array([0 if source is None else 1 + filters.index(source)
-                              for source in group.layout.filters], dtype=np.intp)
-                    for group in groups])
+                   [np.array(columns, dtype=np.intp) for columns in value_columns],
+                   [np.array(columns, dtype=np.intp) for columns in filter_columns],
+                   [shapes.setdefault((tuple(values), tuple(verdicts)), len(shapes))
+                    for values, verdicts in zip(value_columns, filter_columns, strict=True)])
 
 
 class _Checks:
@@ -210,6 +219,8 @@ class MemoryFeatureState:
             self._groups.setdefault(group.layout.event, []).append(group)
         self._routing = {event_type: _Routing.of(groups)
                          for event_type, groups in self._groups.items()}
+        self._keys = {event_type: list(dict.fromkeys(group.key for group in groups))
+                      for event_type, groups in self._groups.items()}
         # Compiled once per filter source, shared by every group that uses it.
         self._filters = {source: _compile_filter(source) for group in plan.groups
                          for source in group.layout.filters if source is not None}
@@ -231,7 +242,7 @@ class MemoryFeatureState:
                     event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events of one type (a stream consumer's batch). Same result as
         :meth:`ingest` one by one; bad events are reported, the others ingested."""
-        with _cycle_collection_paused():  # once for routing and applying
+        with _CyclesPaused():  # once for routing and applying
             batches, report = self.route(event_type, events, timestamps, event_ids)
             self.apply(batches)
         return report
@@ -241,7 +252,7 @@ class MemoryFeatureState:
                        event_ids: Sequence[Any] | None = None) -> IngestReport:
         """Add a batch of events given as columns: one sequence (or NumPy array) per field,
         all of the batch's length. Same result as :meth:`ingest_many` on the records."""
-        with _cycle_collection_paused():
+        with _CyclesPaused():
             batches, report = self.route_columns(event_type, columns, timestamps, event_ids)
             self.apply(batches)
         return report
@@ -262,6 +273,10 @@ class MemoryFeatureState:
     def routed(self, event_type: str, events: Sequence[Any], timestamps: Timestamps | None = None,
                event_ids: Sequence[Any] | None = None) -> Routed:
         """:meth:`route`, with the accepted events themselves (for a log)."""
+        if type(events) is list and len(events) < _COLUMNAR_ROWS:
+            few = self._routed_few(event_type, events, timestamps, event_ids)
+            if few is not None:
+                return few
         checks = _Checks(event_type, _batch_size(event_type, {"events": events},
                                                  timestamps, event_ids))
         records: list[Mapping[str, Any]] = []
@@ -311,7 +326,7 @@ class MemoryFeatureState:
     def apply(self, batches: Sequence[SeriesBatch]) -> None:
         """Add routed events to their series (those not read yet keep them waiting)."""
         kept, waiting = self.series, self._waiting
-        with _cycle_collection_paused():
+        with _CyclesPaused():
             for name, timestamps, values, passes in map(_fields_of, batches):
                 series = kept.get(name)
                 if series is not None:
@@ -353,12 +368,142 @@ class MemoryFeatureState:
         if pending is not None:
             self.series[name] = Series(self._layouts[name[0], name[2]], pending)
 
+    # -- routing a few good events, row by row ----------------------------------------------
+
+    def _routed_few(self, event_type: str, events: list[Any], timestamps: Timestamps | None,
+                    event_ids: Sequence[Any] | None) -> Routed | None:
+        """:meth:`routed` for a few events (a decided application, a group commit's
+        handful), in plain Python: for one event, building the columns, the float matrix
+        and the filter frames of the general path costs several times the arithmetic.
+
+        Only a batch of plain records with nothing to reject or convert (but ISO 8601
+        timestamps and NaN) is taken; for any other — an unknown field, a bad value, a
+        missing key or timestamp, a batch given as arrays — this returns None and the
+        general path routes it, so that rejections are reported by one piece of code. (A
+        bad event id is the exception: both paths reject it in :meth:`_first_arrivals`.)
+        What it returns is what the general path would, array for array
+        (``tests/features/test_few.py``): the same checked values, the same stable time
+        order, text codes and float conversions, and the filters evaluated by the row
+        compiler, which the general path also uses below ``_COLUMNAR_ROWS`` rows."""
+        size = len(events)
+        declared = self.plan.events.get(event_type)
+        groups = self._groups.get(event_type)
+        if declared is None or not groups or not size or \
+                (timestamps is not None and (type(timestamps) is not list or
+                                             len(timestamps) != size)) or \
+                (event_ids is not None and (type(event_ids) is not list or
+                                            len(event_ids) != size)):
+            return None
+        first = events[0]
+        if type(first) is not dict or any(type(event) is not dict or event.keys() != first.keys()
+                                          for event in events[1:]):
+            return None  # a field lacking from a record (a key or the timestamp, maybe)
+        fields = declared.fields
+        clean: dict[str, list[Any]] = {}
+        for name in first:
+            kind = fields.get(name)
+            if kind is None:
+                return None  # unknown field (or not text)
+            values = [event[name] for event in events]
+            if not _PLAIN_TYPES[kind].issuperset(map(type, values)) or \
+                    (kind == "number" and float in map(type, values)):
+                checked = _plain_values(kind, values)
+                if checked is None:
+                    return None
+                values = checked
+            clean[name] = values
+        keys = self._keys[event_type]
+        if timestamps is None:
+            if declared.timestamp not in clean:
+                return None
+            times = clean[declared.timestamp]
+        else:
+            given = _plain_values("timestamp", list(timestamps))
+            if given is None:
+                return None
+            times = given
+        if not all(type(stamp) is int and -TIMESTAMP_LIMIT <= stamp <= TIMESTAMP_LIMIT
+                   for stamp in times) or not all(key in clean for key in keys) or \
+                any(all(value is None for value in values)
+                    for values in zip(*(clean[key] for key in keys), strict=True)):
+            return None  # no timestamp, or no key at all
+        report = IngestReport()
+        kept = list(range(size))
+        if event_ids is not None:
+            event_ids = list(event_ids)
+            checks = _Checks(event_type, size)
+            kept, report.duplicates = self._first_arrivals(event_type, kept, event_ids, checks)
+            report.rejected = checks.report(event_ids)
+        report.accepted = len(kept)
+        batches = self._few_series_batches(event_type, groups, clean, kept, times) if kept \
+            else []
+        return Routed(batches, report, kept, clean, np.array(times, dtype=np.int64),
+                      event_ids)
+
+    def _few_series_batches(self, event_type: str, groups: list[Any],
+                            clean: dict[str, list[Any]], kept: list[int], times: list[int]
+                            ) -> list[SeriesBatch]:
+        """:meth:`_series_batches` row by row, for a few good events."""
+        order = sorted(kept, key=times.__getitem__)  # stable: equal times keep arrival order
+        count = len(order)
+        routing = self._routing[event_type]
+        columns = [clean.get(name) for name in routing.value_fields]
+        texts = [value for values in columns if values is not None
+                 for value in values if type(value) is str]
+        codes: Mapping[Any, float] = _TEXT_CODES  # (the cache: a returning applicant's)
+        if not all(text in codes for text in texts):
+            codes = _known_text_codes(list(dict.fromkeys(texts)))
+        nan = math.nan
+        matrix = np.array([[nan if values is None or (value := values[row]) is None else
+                            codes[value] if type(value) is str else float(value)
+                            for values in columns] for row in order],
+                          dtype=np.float64).reshape(count, len(columns))
+        passes = self._passes
+        filters = [(self._filters[source].row,
+                    [name for name in self._filters[source].fields if name in clean])
+                   for source in routing.filters]
+        verdicts = np.array([[True, *(passes(row_compiled, {name: clean[name][row]
+                                                            for name in names})
+                                      for row_compiled, names in filters)] for row in order],
+                            dtype=bool)
+        stamps = np.array([times[row] for row in order], dtype=np.int64)
+        batches: list[SeriesBatch] = []
+        taken: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for group, value_columns, filter_columns, shape in zip(
+                groups, routing.value_columns, routing.filter_columns, routing.shape_of,
+                strict=True):
+            # Groups of one template read the same columns: taken once (batches only read
+            # their arrays, so sharing them is safe).
+            if shape not in taken:
+                taken[shape] = (matrix.take(value_columns, axis=1),
+                                verdicts.take(filter_columns, axis=1))
+            values, verdict = taken[shape]
+            key, key_values = group.key, clean[group.key]
+            if count == 1:
+                if key_values[order[0]] is not None:
+                    batches.append(SeriesBatch((key, key_values[order[0]], event_type), stamps,
+                                               values, verdict))
+                continue
+            positions: dict[Any, list[int]] = {}
+            for position, row in enumerate(order):
+                positions.setdefault(key_values[row], []).append(position)
+            # The general path's order: key values with several events, then the others,
+            # each in order of first appearance.
+            for several in (True, False):
+                for value, rows in positions.items():
+                    if value is None or (len(rows) > 1) is not several:
+                        continue
+                    at = slice(rows[0], rows[0] + 1) if len(rows) == 1 else rows
+                    batches.append(SeriesBatch((key, value, event_type), stamps[at],
+                                               values[at], verdict[at]))
+        return batches
+
     # -- routing, column by column ---------------------------------------------------------
 
     def _route(self, event_type: str, columns: dict[Any, list[Any]], checks: _Checks,
                lacking: Callable[[str], list[int]], timestamps: Timestamps | None,
                event_ids: Sequence[Any] | None) -> Routed:
-        with _cycle_collection_paused():
+        with _CyclesPaused():
             return self._route_batch(event_type, columns, checks, lacking, timestamps,
                                      event_ids)
 
@@ -578,8 +723,7 @@ def _batch_size(event_type: str, columns: Mapping[str, Any], timestamps: Any,
     return next(iter(lengths.values()), 0)
 
 
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
+class _CyclesPaused:
     """Pause Python's cycle collector while a batch is routed or applied.
 
     A batch allocates tens of thousands of small objects (series batches, array views, new
@@ -587,16 +731,20 @@ def _cycle_collection_paused() -> Iterator[None]:
     collections keep coming too. On the benchmark's batches that was about half the time
     of routing and two thirds of applying. Nothing here makes reference cycles, so the
     collector has nothing to find meanwhile; it resumes when the batch is done (and is left
-    alone if the application had turned it off).
+    alone if the application had turned it off, or an outer pause is still on). A class,
+    not a generator context manager: one event pays for three of them (ingest, route,
+    apply), at a few microseconds each that way.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+
+    __slots__ = ("_resume",)
+
+    def __enter__(self) -> None:
+        self._resume = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *_: object) -> None:
+        if self._resume:
+            gc.enable()
 
 
 def _compile_filter(source: str) -> _Filter:
@@ -639,6 +787,26 @@ def _checked_values(event_type: str, name: Any, kind: str | None, values: list[A
                     checks.reject([row], str(name), f"field {name!r} of a {event_type!r} event "
                                                     f"must be a finite number, not {value!r}")
     return values
+
+
+def _plain_values(kind: str, values: list[Any]) -> list[Any] | None:
+    """:func:`_checked_values` of a column with nothing to reject: its values as stored
+    (ISO 8601 timestamps as epoch ms, NaN as None), or None when a value would be rejected
+    or converted otherwise (the general path then reports it)."""
+    plain = _PLAIN_TYPES[kind]
+    stored = list(values)
+    for row, value in enumerate(values):
+        kind_of = type(value)
+        if kind_of is float and kind == "number" and not math.isfinite(value):
+            if value == value:
+                return None  # an infinity: rejected
+            stored[row] = None
+        elif kind_of not in plain:
+            moment = epoch_milliseconds(value) if kind == "timestamp" and kind_of is str else None
+            if moment is None:
+                return None
+            stored[row] = moment
+    return stored
 
 
 def _numbers(values: list[Any]) -> np.ndarray:
@@ -733,7 +901,7 @@ def text_codes(values: Sequence[str]) -> np.ndarray:
     of its position, modulo 2^64), finished by the splitmix64 mixer: one matrix product for
     a whole batch, where a cryptographic digest costs a microsecond per value.
     """
-    if len(values) <= 2:  # a single event's: plain integers beat a dozen array calls
+    if len(values) < 8:  # an event's or a few: plain integers beat a dozen array calls
         return np.array([_text_code_of(value) for value in values], dtype=np.float64)
     codes = np.empty(len(values), dtype=np.float64)
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
