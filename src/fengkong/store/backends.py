@@ -46,9 +46,14 @@ class Backend:
                rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` into ``table`` with one ``executemany`` (psycopg pipelines it:
         one round trip, the statement prepared once)."""
-        connection.cursor().executemany(self.sql(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-            f"({', '.join('?' * len(columns))})"), rows)
+        sql = self.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                       f"({', '.join('?' * len(columns))})")
+        if len(rows) == 1:
+            # Entering and leaving the pipeline costs more client CPU than one execute
+            # (about 130 against 65 us); from two rows on, the pipeline is cheaper.
+            connection.execute(sql, rows[0])
+        else:
+            connection.cursor().executemany(sql, rows)
 
     def lock_chains(self, connection: Any, tenants: Sequence[str]) -> None:
         """Serialize appends to these tenants' chains with every other writer."""
