@@ -30,13 +30,8 @@ from fengkong.features.sums import read_additive
 @njit(cache=True, nogil=True)
 def read_group(kept: np.ndarray, values: np.ndarray, codes: np.ndarray,
                passes: np.ndarray, prefix: np.ndarray, code_count: int, as_of: int,
-               windows: np.ndarray, window_lifetime: np.ndarray,
-               add_slot: np.ndarray, add_kind: np.ndarray, add_window: np.ndarray,
-               add_value: np.ndarray, add_count: np.ndarray, add_square: np.ndarray,
-               scan_slot: np.ndarray, scan_kind: np.ndarray, scan_window: np.ndarray,
-               scan_pair: np.ndarray, pair_column: np.ndarray, pair_filter: np.ndarray,
-               pair_needs: np.ndarray, stack_of: np.ndarray, distinct_of: np.ndarray,
-               indexed: bool, newest: np.ndarray, max_stack: np.ndarray,
+               windows: np.ndarray, window_lifetime: np.ndarray, additive: np.ndarray,
+               scanned: np.ndarray, pairs: np.ndarray, indexed: bool, newest: np.ndarray, max_stack: np.ndarray,
                max_size: np.ndarray, min_stack: np.ndarray, min_size: np.ndarray,
                distinct_rows: np.ndarray, distinct_size: np.ndarray,
                filter_rows: np.ndarray, filter_size: np.ndarray,
@@ -49,9 +44,17 @@ def read_group(kept: np.ndarray, values: np.ndarray, codes: np.ndarray,
     The series: the times of its rows (``kept``), their values, codes, filter verdicts and
     prefix sums (arrays that may be longer than the rows), the most codes a column of it
     has, its suffix index when ``indexed`` and its folded summary when ``folded`` (else
-    empty stand-ins). The group: its window lengths, its additive features and its scanned
-    ones (ordered by window length), and its layout's pairs.
+    empty stand-ins). The group: its window lengths, its additive features (rows: slot,
+    kind, window, value, count and square columns) and its scanned ones (rows: slot, kind,
+    window, pair; ordered by window length), and its layout's pairs (rows: column, filter,
+    needs, stack, distinct). Packed as rows because each argument costs the call from
+    Python about 50 ns to unbox, and a query makes one call per group.
     """
+    add_slot, add_kind, add_window = additive[0], additive[1], additive[2]
+    add_value, add_count, add_square = additive[3], additive[4], additive[5]
+    scan_slot, scan_kind, scan_window, scan_pair = scanned[0], scanned[1], scanned[2], scanned[3]
+    pair_column, pair_filter, pair_needs = pairs[0], pairs[1], pairs[2]
+    stack_of, distinct_of = pairs[3], pairs[4]
     size = kept.shape[0]
     end = int(np.searchsorted(kept, as_of, side="left"))
     starts = np.searchsorted(kept[:end], as_of - windows, side="left")
