@@ -128,19 +128,14 @@ class Series:
         self._index: SuffixIndex | None = None
         self._baseline: Baseline | None = None
 
-    def _allocate(self, capacity: int,
-                  rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
-        """The series' arrays, for ``capacity`` rows; ``rows``: times, values and filter
-        verdicts to take as they are (a waiting buffer's own, rows first)."""
+    def _allocate(self, capacity: int) -> None:
+        """The series' arrays, for ``capacity`` rows: exactly the events of a first read (a
+        layout may have hundreds of prefix columns: spare rows are not free)."""
         layout = self.layout
         self._ready = True
-        if rows is None:
-            self._times = np.empty(capacity, dtype=np.int64)
-            self._values = np.empty((capacity, len(layout.value_fields)), dtype=np.float64)
-            self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
-        else:
-            self._times, self._values, self._filters = rows
-            capacity = len(self._times)
+        self._times = np.empty(capacity, dtype=np.int64)
+        self._values = np.empty((capacity, len(layout.value_fields)), dtype=np.float64)
+        self._filters = np.empty((capacity, len(layout.filters)), dtype=bool)
         # Distinct counts compare small integer codes, one per distinct value of a column.
         self._codes = np.zeros((capacity, len(layout.value_fields)), dtype=np.int32)
         self._value_codes = ValueCodes(layout.coded, capacity) if len(layout.coded) else None
@@ -186,12 +181,7 @@ class Series:
         size = self._size
         count = len(timestamps)
         if not self._ready:
-            # A first read: the buffer's arrays (when they are its own) become the series',
-            # its rows already in place — three arrays fewer to allocate and fill.
-            own = pending.give_up()
-            self._allocate(max(4, count), own)
-            if own is not None:
-                self._pending = None
+            self._allocate(max(4, count))
         elif size + count > len(self._times):
             self._grow(size + count)
         if in_order(self._times, size, timestamps):

@@ -8,10 +8,11 @@ series. Here they are copied, as they come, into three arrays that double when f
 a read takes the rows as they are.
 
 The first batch is adopted, not copied (most series get one batch and are never read); a
-second one moves them into arrays of the buffer's own, which it writes from then on. On a
-series' first read those arrays become the series' own (:meth:`PendingEvents.give_up`):
-its rows are already where they go. After a later read, :meth:`PendingEvents.clear` keeps
-them for the next events, so a series read again and again stops allocating.
+second one moves them into arrays of the buffer's own, which it writes from then on. After
+the series has settled them, :meth:`PendingEvents.clear` keeps those arrays for the next
+events, so a series read again and again stops allocating. (Handing them to the series on
+its first read saved little online and cost much on wide layouts: the series' other
+arrays, prefix sums of hundreds of columns, would have had the buffer's spare rows too.)
 """
 
 from __future__ import annotations
@@ -48,13 +49,9 @@ class PendingEvents:
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The waiting rows (views, valid until the next :meth:`add`)."""
         size = self.size
+        if size == len(self.times):  # one batch, as it came (most series): no views to make
+            return self.times, self.values, self.passes
         return self.times[:size], self.values[:size], self.passes[:size]
-
-    def give_up(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The buffer's arrays, whole (its rows first), for a series to keep as its own; the
-        buffer is not to be used again. None when they are not the buffer's to give (a
-        batch adopted as it came)."""
-        return (self.times, self.values, self.passes) if self._owned else None
 
     def clear(self) -> None:
         """Forget the rows (settled); the buffer's own arrays are kept for the next ones."""
