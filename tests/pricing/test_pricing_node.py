@@ -89,6 +89,16 @@ def test_a_flow_prices_and_decides(flow_file: Path) -> None:
     assert decision.evaluate(no_ask)["result"]["limit"] == 31_300  # the risk budget
 
 
+@pytest.mark.parametrize("income", [1e308, 1e27, 2.6e-259])
+def test_absurd_but_valid_amounts_are_priced_and_shown(flow_file: Path, income: float) -> None:
+    # Found by the API fuzzer: an affordability ceiling of 1e27 yuan could not be shown to
+    # the fen (decimal's default 28 digits) and the node failed with InvalidOperation.
+    application = {**APPLICATION, "applicant": {"monthlyIncome": income}}
+    pricing = fengkong.load(flow_file).evaluate(application)["result"]
+    assert pricing["decision"] == ("APPROVE" if income > 1 else "REJECT")
+    assert pricing["limit"] == (20_000 if income > 1 else 0)
+
+
 def test_inline_product_optimise_and_optional_entries() -> None:
     config = {"product": BASE, "pd": "0.03", "income": "12000", "obligations": "0",
               "optimise": True}
