@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -188,7 +189,7 @@ def test_listing_pages_through_every_decision_once(client: TestClient) -> None:
     assert len(seen) == 7 and set(seen) == ids
 
 
-def test_health_metrics_and_strategy(client: TestClient) -> None:
+def test_health_metrics_and_strategy(client: TestClient, db: str) -> None:
     client.post("/v1/decisions/application", json=APPLICATION)
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["strategy"] == "service-test"
@@ -211,6 +212,10 @@ def test_health_metrics_and_strategy(client: TestClient) -> None:
                        content=flow.content).json() == {"valid": True, "errors": []}
     published = client.post("/v1/strategy/publish", json={"actor": "张分析"}).json()
     assert published["versionHash"] == strategy["version"] and published["action"] == "publish"
+    with open_store(db) as store:
+        version = store.get_version("default", strategy["version"])
+    assert version is not None and set(version.files) == set(strategy["files"])
+    assert version.files["flows/application.json"] == flow.content.decode()
     releases = client.get("/v1/strategy/releases").json()["releases"]
     assert [release["versionHash"] for release in releases] == [strategy["version"]]
     assert client.post("/v1/strategy/publish", json={}).status_code == 422
@@ -235,3 +240,16 @@ def test_the_service_on_postgresql(project: Path, postgres: Any) -> None:
         assert len(restarted.get("/v1/decisions").json()["decisions"]) == 4
     with open_store(settings.db or "") as store:
         assert store.count_decisions() == 4 and store.verify_chain().ok
+
+
+def test_a_published_version_keeps_binary_files_byte_for_byte(project: Path, db: str) -> None:
+    png = bytes(range(256)) * 4  # not UTF-8, like a model card's plots
+    (project / "models" / "card.png").write_bytes(png)
+    with serving(ServiceSettings(project=project, db=db)) as client:
+        version = client.get("/v1/strategy").json()["version"]
+        assert client.post("/v1/strategy/publish", json={"actor": "张分析"}).status_code == 200
+    with open_store(db) as store:
+        stored = store.get_version("default", version)
+    assert stored is not None
+    text = stored.files["models/card.png"]
+    assert text.startswith("base64:") and base64.b64decode(text[7:]) == png

@@ -18,6 +18,7 @@ over ``max_body_bytes`` are refused with 413 before they are read in full.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -278,7 +279,7 @@ async def publish(request: Request) -> Response:
         raise Problem(422, "validation", "Publishing needs an actor",
                       errors=[{"field": "actor", "message": "must name who publishes"}])
     project = service.project
-    files = {path: (project.root / path).read_text(encoding="utf-8", errors="replace")
+    files = {path: _stored_text((project.root / path).read_bytes())
              for path in project.manifest()}
     service.store.store_version(service.settings.tenant, project.version, project.manifest(),
                                 files, actor)
@@ -365,6 +366,15 @@ def _query(request: Request, allowed: dict[str, type]) -> dict[str, Any]:
 def _bad_query(name: str, message: str) -> Problem:
     return Problem(422, "validation", "Bad query parameter", f"{name}: {message}",
                    errors=[{"field": name, "message": message}])
+
+
+def _stored_text(content: bytes) -> str:
+    """A strategy file as the version store keeps it: UTF-8 text as it is, anything else
+    (a model card's PNG plots) as ``base64:`` and its Base64, so no byte is lost."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(content).decode("ascii")
 
 
 def _kind_of(path: str) -> str:
