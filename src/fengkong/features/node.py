@@ -46,7 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from fengkong.errors import FengkongError, GraphLoadError, InputValidationError
-from fengkong.expr import CompiledExpression, compile_expression
+from fengkong.expr import CompiledExpression
 from fengkong.features.kernels import FeaturePlan
 from fengkong.features.references import FEATURES, downstream_references
 from fengkong.features.spec import FeatureSet, epoch_milliseconds, load_feature_set, load_project
@@ -145,7 +145,7 @@ def compile_features_node(node: NodeDefinition) -> FeatureNode:
     spec = _spec(node, config["spec"])
     selected = _selected(node, spec, config)
     keys = _keys(node, spec, selected, config.get("keys"))
-    as_of = _compiled(node, config["asOf"]) if config.get("asOf") is not None else None
+    as_of = node.expression(config["asOf"], "config.asOf") if config.get("asOf") is not None else None
     names = [feature.name for feature in selected.features]
     store = _store(node, names)
     try:
@@ -288,18 +288,9 @@ def _keys(node: NodeDefinition, spec: FeatureSet, selected: FeatureSet, keys: An
                          f"the flow's features need ({example}...)")
     used = {feature.key for feature in selected.features}
     # Keys no selected feature uses are not evaluated: nothing would read them.
-    return {key: _compiled(node, source, f"config.keys.{key}") for key, source in keys.items()
+    return {key: node.expression(source, f"config.keys.{key}") for key, source in keys.items()
             if key in used}
 
-
-def _compiled(node: NodeDefinition, source: Any, what: str = "config.asOf"
-              ) -> CompiledExpression:
-    if not isinstance(source, str) or not source.strip():
-        raise node.error(f"{what} must be an expression (text)")
-    try:
-        return compile_expression(source)
-    except FengkongError as error:
-        raise error.in_expression(source).at_node(node.id, node.name) from None
 
 
 def _store(node: NodeDefinition, names: list[str]) -> FeatureStore:

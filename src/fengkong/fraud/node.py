@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from fengkong.errors import FengkongError, InputValidationError
-from fengkong.expr import CompiledExpression, compile_expression
+from fengkong.expr import CompiledExpression
 from fengkong.expr.values import to_json
 from fengkong.fraud.identity import CHECKS, DECLARED, check_identity
 from fengkong.fraud.keys import mask, normaliser
@@ -223,7 +223,7 @@ def compile_list_node(node: NodeDefinition) -> ListNode:
         if not key_type.strip() or key_type != key_type.strip().lower():
             raise node.error(f"config.keys: key type {key_type!r} must be lower-case text "
                              "(the type column of the lists)")
-        compiled[key_type] = _expression(node, f"keys.{key_type}", source)
+        compiled[key_type] = node.expression(source, f"config.keys.{key_type}")
     name = config.get("name", LISTS)
     if not isinstance(name, str) or not name:
         raise node.error(f"config.name must be text, got {name!r}")
@@ -234,7 +234,7 @@ def compile_list_node(node: NodeDefinition) -> ListNode:
 def compile_identity_node(node: NodeDefinition) -> IdentityNode:
     """The ``identity`` kind's compiler: compile the expressions of the checked inputs."""
     config = _config(node, _IDENTITY_CONFIG, "at least one of " + ", ".join(CHECKS))
-    inputs = {check: _expression(node, check, config[check])
+    inputs = {check: node.expression(config[check], f"config.{check}")
               for check in CHECKS if config.get(check) is not None}
     if not inputs:
         raise node.error(f"config names nothing to check (give at least one of "
@@ -260,16 +260,8 @@ def _config(node: NodeDefinition, known: tuple[str, ...], needs: str) -> dict[st
 def _optional(node: NodeDefinition, config: dict[str, Any], entry: str
               ) -> CompiledExpression | None:
     source = config.get(entry)
-    return None if source is None else _expression(node, entry, source)
+    return None if source is None else node.expression(source, f"config.{entry}")
 
-
-def _expression(node: NodeDefinition, entry: str, source: Any) -> CompiledExpression:
-    if not isinstance(source, str) or not source.strip():
-        raise node.error(f"config.{entry} must be an expression (text), got {source!r}")
-    try:
-        return compile_expression(source)
-    except FengkongError as error:
-        raise error.in_expression(source).at_node(node.id, node.name) from None
 
 __all__ = ["IDENTITY", "LISTS", "IdentityNode", "ListNode", "compile_identity_node",
            "compile_list_node"]

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from fengkong.errors import GraphLoadError, InputValidationError
+from fengkong.errors import FengkongError, GraphLoadError, InputValidationError
+from fengkong.expr import CompiledExpression, compile_expression
 from fengkong.graph.loaders import Loader
 from fengkong.graph.model import GraphModel, NodeSpec
 
@@ -94,6 +95,16 @@ class NodeDefinition:
     def error(self, message: str) -> GraphLoadError:
         """A load error located at this node (raise it for a bad ``config``)."""
         return GraphLoadError(message, node_id=self.id, node_name=self.name)
+
+    def expression(self, source: Any, where: str) -> CompiledExpression:
+        """The ZEN expression of a config entry (``where``: "config.pd"), compiled; text
+        that is not one is an error naming the entry, the node and the position."""
+        if not isinstance(source, str) or not source.strip():
+            raise self.error(f"{where} must be an expression (text), got {source!r}")
+        try:
+            return compile_expression(source)
+        except FengkongError as error:
+            raise error.in_expression(source).at_node(self.id, self.name) from None
 
 
 @dataclass(frozen=True, slots=True)

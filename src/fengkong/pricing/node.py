@@ -40,8 +40,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fengkong.errors import FengkongError, PricingError
-from fengkong.expr import CompiledExpression, compile_expression
+from fengkong.errors import PricingError
+from fengkong.expr import CompiledExpression
 from fengkong.expr.values import to_json
 from fengkong.graph.registry import (
     NodeDefinition,
@@ -119,7 +119,7 @@ def compile_pricing_node(node: NodeDefinition) -> PricingNode:
     optimise = config.get("optimise", False)
     if not isinstance(optimise, bool):
         raise node.error(f"config.optimise must be true or false, got {optimise!r}")
-    expressions = {entry: _compiled(node, entry, config[entry])
+    expressions = {entry: node.expression(config[entry], f"config.{entry}")
                    for entry in _EXPRESSIONS if config.get(entry) is not None}
     return PricingNode(_product(node, config["product"]), expressions, optimise)
 
@@ -139,14 +139,6 @@ def _product(node: NodeDefinition, source: Any) -> Product:
     raise node.error("config.product must be a path to a product YAML (text) or an inline "
                      "product (object)")
 
-
-def _compiled(node: NodeDefinition, entry: str, source: Any) -> CompiledExpression:
-    if not isinstance(source, str) or not source.strip():
-        raise node.error(f"config.{entry} must be an expression (text), got {source!r}")
-    try:
-        return compile_expression(source)
-    except FengkongError as error:
-        raise error.in_expression(source).at_node(node.id, node.name) from None
 
 
 __all__ = ["PRICING", "PricingNode", "compile_pricing_node"]
