@@ -66,7 +66,7 @@ class ServiceSettings:
 
 
 class Service:
-    """The running parts behind the routes, made when the app starts."""
+    """The running parts behind the routes, made with the app."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         from fengkong.project import Project

@@ -118,6 +118,25 @@ def openapi_document(project: Any) -> dict[str, Any]:
                              "properties": {"valid": {"type": "boolean"},
                                             "errors": {"type": "array"}}}),
                       **_problems(400, 413, 422)}}}
+    paths["/v1/strategy/files/{path}"] = {"get": {
+        "operationId": "strategy_file", "summary": "One file of the running strategy",
+        "parameters": [{"name": "path", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The file as it is"}, **_problems(404)}}}
+    paths["/v1/strategy/drafts/{path}"] = {"put": {
+        "operationId": "save_draft", "summary": "Save a draft of a strategy document",
+        "parameters": [{"name": "path", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       {"name": "X-Author", "in": "header", "required": True,
+                        "schema": {"type": "string", "minLength": 1}}],
+        "requestBody": {"required": True,
+                        "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "responses": {**_ok({"type": "object"}), **_problems(413, 422)}}}
+    paths["/v1/strategy/publish"] = {"post": {
+        "operationId": "publish", "summary": "Store the running version and record its release",
+        "requestBody": _json_body({"type": "object", "required": ["actor"], "properties": {
+            "actor": {"type": "string", "minLength": 1}, "note": {"type": "string"}}}),
+        "responses": {**_ok({"type": "object"}), **_problems(400, 413, 422)}}}
     paths["/v1/strategy/releases"] = {"get": {
         "operationId": "list_releases", "summary": "Published versions, newest first",
         "responses": _ok({"type": "object"})}}
