@@ -107,7 +107,7 @@ class DecisionDesk:
                           "the decision store did not confirm the write, so no decision is "
                           "given; retry with the same application id",
                           headers={"Retry-After": "1"}) from None
-        if stored.replayed:  # a concurrent request for the same application won the race
+        if stored.replayed:  # a retry, or a concurrent request for it that was recorded first
             return self._replay(stored, flow, fingerprint), True
         self._remember(flow, application, result)
         self.metrics.decisions.labels(flow, outcome).inc()
