@@ -78,9 +78,9 @@ class Service:
         self.state = self.project.feature_state()
         self.restored = restore_feature_state(self.project, self.store, self.state,
                                               settings.tenant)
-        self.engine = self.project.engine(services={"features": self.state})
-        for flow in self.project.flows:  # compile every flow now: no slow first request
-            self.engine.get_decision(flow)
+        # Every flow compiled now: no slow first request, and a broken one is an error
+        # before the port is bound.
+        self.engine = self.project.check(services={"features": self.state})
         self.desk = DecisionDesk(self.project, self.engine, self.store, self.state,
                                  self.metrics, settings.tenant)
         self.events = EventIntake(self.state, self.store, self.metrics, settings.tenant)

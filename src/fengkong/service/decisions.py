@@ -23,7 +23,6 @@ needs no lock; a decision costs the loop its evaluation time (about a millisecon
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -80,7 +79,6 @@ class DecisionDesk:
         application = parse_application(body)
         application_id = _application_id(application)
         key = _idempotency_key(idempotency_key)
-        fingerprint = request_fingerprint(application)
 
         result, trace = self._evaluate(flow, application)
         outcome = result.get("decision") if isinstance(result, dict) else None
@@ -91,7 +89,7 @@ class DecisionDesk:
         record = DecisionRecord(
             tenant=self.tenant, flow=flow, strategy_version=self.project.version,
             application_id=application_id, idempotency_key=key, request=application,
-            response={"outcome": outcome, "result": result, "requestSha256": fingerprint},
+            response={"outcome": outcome, "result": result},
             outcome=outcome, trace=compact_trace(trace), features=used_features(trace),
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             decided_at=datetime.now(UTC))
@@ -108,7 +106,7 @@ class DecisionDesk:
                           "given; retry with the same application id",
                           headers={"Retry-After": "1"}) from None
         if stored.replayed:  # a retry, or a concurrent request for it that was recorded first
-            return self._replay(stored, flow, fingerprint), True
+            return self._replay(stored, flow, application), True
         self._remember(flow, application, result)
         self.metrics.decisions.labels(flow, outcome).inc()
         self.metrics.decision_seconds.labels(flow).observe(time.perf_counter() - started)
@@ -128,8 +126,11 @@ class DecisionDesk:
                           ) from None
         return response["result"], response.get("trace") or {}
 
-    def _replay(self, stored: StoredDecision, flow: str, fingerprint: str) -> StoredDecision:
-        if stored.response.get("requestSha256") != fingerprint or stored.flow != flow:
+    def _replay(self, stored: StoredDecision, flow: str,
+                application: dict[str, Any]) -> StoredDecision:
+        # The stored request reads back as JSON does (1.0 as 1), and Python compares those
+        # equal: no fingerprint of every request is needed for the rare retry.
+        if stored.request != application or stored.flow != flow:
             raise Problem(409, "already-decided", "This application was already decided",
                           f"application {stored.application_id!r} has decision "
                           f"{stored.decision_id} (flow {stored.flow!r}); a retry must send "
@@ -207,12 +208,6 @@ def _idempotency_key(value: str | None) -> str | None:
         raise Problem(400, "invalid-header", "Bad Idempotency-Key header",
                       f"Idempotency-Key must be 1 to {MAX_ID_LENGTH} printable characters")
     return value
-
-
-def request_fingerprint(application: Mapping[str, Any]) -> str:
-    """SHA-256 of the application's canonical JSON: a retry must send the same body."""
-    text = json.dumps(application, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def compact_trace(trace: Mapping[str, Any]) -> dict[str, Any]:
