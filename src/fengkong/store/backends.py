@@ -10,6 +10,7 @@ psycopg is imported only here, and only when a PostgreSQL URL is opened.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +89,20 @@ class SQLiteBackend(Backend):
         self.busy_timeout_ms = busy_timeout_ms
         self.create = create
 
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        """Switch the file to WAL. Switching takes an exclusive lock and SQLite answers
+        "database is locked" at once, without waiting the busy timeout, when another
+        process opens the same new file at that moment: try again until the timeout."""
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL").fetchone()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
     def connect(self) -> sqlite3.Connection:
         try:
             if self.create:
@@ -98,7 +113,7 @@ class SQLiteBackend(Backend):
                                          check_same_thread=False,
                                          timeout=self.busy_timeout_ms / 1000)
             try:
-                connection.execute("PRAGMA journal_mode=WAL").fetchone()
+                self._use_wal(connection)
                 # FULL: the WAL is fsynced at every commit (NORMAL would lose the last
                 # commits on power loss, which an acknowledged decision must survive).
                 connection.execute("PRAGMA synchronous=FULL")
